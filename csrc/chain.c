@@ -1,0 +1,1208 @@
+/*
+ * chain.c -- analytical estimates of the asynchronous family: async,
+ * async-edc and ahasd (MODEL.md "Schedule semantics" and the choices at the
+ * end of docs/MODEL.md).
+ *
+ * Renewal structure.  A flush (the NPU rejects a batch) leaves a known
+ * state: the queue is empty and the PIM starts drafting from the corrected
+ * token after the rollback.  The estimate is therefore a renewal-reward
+ * ratio, E[reward per cycle] / E[time per cycle], over cycles that end at
+ * flushes; each expectation is computed by propagating the law of a small
+ * state through the batches of a cycle (a transient Markov chain on a
+ * discretised continuous variable, absorbed at the flush).
+ *
+ * Timing recursion.  Number the batches of a cycle j = 1, 2, ...; S_j and
+ * F_j are the times the PIM starts and finishes drafting batch j, C_j the
+ * time its verification completes (C_0 = the cycle's start).  With X_j =
+ * K_j t_d and Y_j = sync_s + V(K_j) the NPU occupancy,
+ *     F_j = S_j + X_j,        C_j = max(F_j, C_{j-1}) + Y_j,
+ * and the PIM starts the next batch after a delay w_j >= 0 that the
+ * schedule decides (blocking at L_max, an EDC stop, TVC's pre-verification):
+ *     S_{j+1} = F_j + w_j.
+ * The state carried from batch to batch is
+ *     beta_j = S_{j+1} - C_j   (<= 0: how far ahead of the NPU the PIM is),
+ * since a_{j+1} = F_{j+1} - C_j = beta_j + X_{j+1},
+ *     C_{j+1} - C_j = max(a_{j+1}, 0) + Y_{j+1},
+ *     beta_{j+1} = min(a_{j+1}, 0) - Y_{j+1} + w_{j+1}.
+ * A fully accepted batch commits its bonus exactly when no later draft
+ * exists at its completion, i.e. when beta_{j+1} >= 0.
+ *
+ * What the delay needs.  After batch j+1 is drafted the PIM must know D
+ * (unverified batches, itself included) and when the oldest unverified batch
+ * completes.  For L_max <= 2 both follow exactly from a_{j+1}: if a >= 0 the
+ * NPU is idle and takes batch j+1 (D = 1); otherwise the NPU is busy with
+ * batch j, which completes -a later (D = 2).  For L_max >= 3 the batches
+ * queued between them are summarised by the mean NPU occupancy Ybar: the
+ * unverified batches before j+1 number n = min(L_max - 1, ceil(-a / Ybar))
+ * and the oldest completes at R = -a - (n - 1) Ybar (flag
+ * AHASD_FLAG_LEAD_APPROX).  This is exact when the NPU occupancy does not
+ * depend on K (memory-bound verification) and the NPU runs back to back.
+ *
+ * Start classes.  Batch marks (K, A) depend on the bucket the batch starts
+ * in.  The chain keeps whether a batch follows an accepted batch (class 0:
+ * start law nu_acc, the quasi-stationary law of starts along a run of
+ * acceptances) or a rejection (class 1: nu_rej, the law after a rejected
+ * token).  Within a class consecutive batches are taken as independent
+ * (exact for i.i.d. profiles).
+ *
+ * Drafting control.  async-edc: after each batch the PIM continues with
+ * probability c(H8, D) -- EDC's mean-field law: each PHT counter is a
+ * saturating four-state birth-death chain moved up by fully accepted
+ * batches, started weakly taken, visited a Poisson number of times in a
+ * generation; LEHT entries other than the newest are independent draws of
+ * the batch-entropy law (flag AHASD_FLAG_EDC_MEAN_FIELD).  A stop waits for
+ * the next verification result.  ahasd: a stop triggers TVC with exact
+ * latency predictions (flag AHASD_FLAG_EXACT_PREDICTIONS): the PIM
+ * pre-verifies the first tokens of the newest batch in chunks that fit the
+ * NPU's remaining time; a rejection found there makes the batch known (the
+ * NPU skips it, no flush) and the PIM restarts from the correction.  With
+ * L_max >= 3 the tokens pre-verified are attributed to the newest batch
+ * (the queued batches before it are not tracked individually).
+ *
+ * The flush tail.  When the NPU rejects batch J the PIM has been drafting
+ * since S_{J+1} = F_J + w_J; the tokens completed by C_J (at most L_max - 1
+ * batches, each continuing with the EDC law) are wasted, the partial token's
+ * time is charged to the PIM.
+ *
+ * Discretisation.  beta lives on a uniform grid of CH_G points over
+ * [-(L_max - 1) Y_max, 0]; a value between grid points is split between its
+ * neighbours so that the mean is kept.  With fixed k and i.i.d. acceptance
+ * the continuous recursion is deterministic within a cycle and the grid is
+ * the only approximation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "internal.h"
+
+#define CH_G 48
+#define CH_CLS 2
+#define CH_MAXD (AHASD_MAX_LMAX + 1)
+#define CH_KM (AHASD_MAX_K + 1)
+#define CH_MAX_ITER 20000
+
+/* Expected events of a cycle (or of one batch step), in counts. */
+typedef struct {
+    double wall, committed, accepted, drafted, rounds, batches, batch_tokens;
+    double decisions, stops, preverify_s;
+    double draft_tokens;          /* PIM draft passes (busy), fractional in tails */
+    double draft_wasted;          /* of which discarded                           */
+    double verify[CH_KM];         /* NPU verifications of k drafts                */
+    double pv[CH_KM];             /* pre-verifications of m tokens                */
+    double pv_wasted;             /* pre-verification seconds later discarded     */
+    double switches, rollbacks;
+    double dmass[CH_MAXD];        /* decisions by depth D                         */
+    double tailmass[CH_G];        /* flushes by the PIM's lead at the flush, on the
+                                     grid; each is worth the tail value there     */
+} ch_count;
+
+/* Work of a flush tail (all of it discarded). */
+typedef struct {
+    double drafted;               /* draft tokens completed                       */
+    double busy_tokens;           /* PIM drafting time, in draft-token units      */
+    double batches, decisions, stops;
+    double pv[CH_KM];             /* pre-verifications of m tokens                */
+    double switches, rollbacks;
+    double preverify_s;
+} ch_tail;
+
+typedef struct {
+    int sched, L, KM, mmax, G, edc, tvc;
+    double td, sync, rb, sw;
+    double ybar, ymax;
+    double V[CH_KM];              /* NPU verification time of k drafts            */
+    double PV[CH_KM];             /* PIM pre-verification time of m tokens        */
+    double lo, dx;                /* grid: beta_i = lo + i dx, beta_{G-1} = 0     */
+    /* Marks, per start class c, depth D and branch b (0 continue, 1 stop):
+     *   pf[c][D][b][k]      = P(K = k, full, b)
+     *   pn[c][D][b][k][m]   = P(K = k, A < m, b)          (m = 0..k)
+     *   an[c][D][b][k][m]   = E[A; K = k, A < m, b]                       */
+    double pf[CH_CLS][CH_MAXD][2][CH_KM];
+    double pn[CH_CLS][CH_MAXD][2][CH_KM][CH_KM + 1];
+    double an[CH_CLS][CH_MAXD][2][CH_KM][CH_KM + 1];
+    double pk[CH_CLS][CH_KM];     /* P(K = k) per class (any D, any branch)       */
+    /* The flush tail: expected (wasted) work of the PIM between the start of
+     * a batch tau seconds before a flush and the flush, with t undecided
+     * batches already drafted after the doomed one: tail[t][i] at grid
+     * point i of tau (the same grid as beta).                              */
+    ch_tail tail[CH_MAXD][CH_G];
+} ch_ctx;
+
+/* Marks of the two start classes, hardware independent. */
+typedef struct {
+    int KM, B;
+    double pfull[CH_CLS][CH_KM];              /* P(K=k, full)                */
+    double pkj[CH_CLS][CH_KM][CH_KM];         /* P(K=k, A=j), j < k          */
+    double hfull[CH_CLS][CH_KM][AHASD_EDC_BUCKETS];  /* P(K=k, full, H8=h)   */
+    double hnf[CH_CLS][CH_KM][AHASD_EDC_BUCKETS];    /* P(K=k, not full, H8=h) */
+} ch_marks;
+
+/* EDC continue probabilities c(h, D). */
+typedef struct {
+    double c[AHASD_EDC_BUCKETS][CH_MAXD];
+} ch_edc;
+
+/* ------------------------------------------------------------------ */
+/* Start laws and marks                                                */
+/* ------------------------------------------------------------------ */
+static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with_h,
+                        ch_marks *mk)
+{
+    /* nu_acc: dominant left eigenvector of M[s][s'] = sum_e P(full, E=e|s) Q[e][s'],
+     * by power iteration from the stationary start law; nu_rej: the law of
+     * the start after a rejection, sum_e P(rejected, E=e) Q[e][.] under the
+     * stationary start law. */
+    int s, s2, e, k, j, h, it, B = tab->B, KM = tab->kmax;
+    double nu[2][AHASD_MAX_BUCKETS], nxt[AHASD_MAX_BUCKETS], pe[AHASD_MAX_BUCKETS], tot, w;
+    double fe[AHASD_MAX_BUCKETS][AHASD_MAX_BUCKETS], re[AHASD_MAX_BUCKETS];
+
+    memset(mk, 0, sizeof *mk);
+    mk->KM = KM;
+    mk->B = B;
+    memset(fe, 0, sizeof fe);
+    memset(re, 0, sizeof re);
+    for (s = 0; s < B; s++)
+        for (k = 1; k <= KM; k++)
+            for (j = 0; j <= k; j++)
+                for (e = 0; e < B; e++) {
+                    w = tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
+                    if (j == k)
+                        fe[s][e] += w;
+                    else
+                        re[e] += tab->stat_start[s] * w;
+                }
+    for (s = 0; s < B; s++)
+        nu[0][s] = tab->stat_start[s];
+    for (it = 0; it < 200; it++) {
+        memset(pe, 0, sizeof pe);
+        for (s = 0; s < B; s++)
+            for (e = 0; e < B; e++)
+                pe[e] += nu[0][s] * fe[s][e];
+        memset(nxt, 0, sizeof nxt);
+        tot = 0.0;
+        for (e = 0; e < B; e++)
+            for (s2 = 0; s2 < B; s2++) {
+                nxt[s2] += pe[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
+                tot += pe[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
+            }
+        if (!(tot > 1e-300))
+            break;  /* no batch is ever fully accepted: keep the start law */
+        w = 0.0;
+        for (s = 0; s < B; s++) {
+            nxt[s] /= tot;
+            w += fabs(nxt[s] - nu[0][s]);
+            nu[0][s] = nxt[s];
+        }
+        if (w < 1e-13)
+            break;
+    }
+    memset(nu[1], 0, sizeof nu[1]);
+    tot = 0.0;
+    for (e = 0; e < B; e++)
+        for (s2 = 0; s2 < B; s2++) {
+            nu[1][s2] += re[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
+            tot += re[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
+        }
+    for (s = 0; s < B; s++)
+        nu[1][s] = tot > 1e-300 ? nu[1][s] / tot : tab->stat_start[s];
+
+    for (int c = 0; c < CH_CLS; c++)
+        for (s = 0; s < B; s++) {
+            if (nu[c][s] <= 0.0)
+                continue;
+            for (k = 1; k <= KM; k++) {
+                for (j = 0; j <= k; j++)
+                    for (e = 0; e < B; e++) {
+                        w = nu[c][s] * tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
+                        if (j == k)
+                            mk->pfull[c][k] += w;
+                        else
+                            mk->pkj[c][k][j] += w;
+                    }
+                if (!with_h)
+                    continue;
+                for (int f = 0; f < 2; f++)
+                    for (e = 0; e < B; e++)
+                        for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
+                            w = nu[c][s] *
+                                tab->pkfeh[(((s * (KM + 1) + k) * 2 + f) * B + e) *
+                                               AHASD_EDC_BUCKETS + h];
+                            if (f)
+                                mk->hfull[c][k][h] += w;
+                            else
+                                mk->hnf[c][k][h] += w;
+                        }
+            }
+        }
+}
+
+/* ------------------------------------------------------------------ */
+/* EDC mean field                                                      */
+/* ------------------------------------------------------------------ */
+/* Expected number of "continue" decisions among a Poisson(lambda) number of
+ * visits to a counter moved up with probability f per update, started at 2
+ * (weakly taken), divided by lambda: the per-visit continue probability
+ * (lambda -> 0 gives 1, the initial state; lambda -> inf the stationary
+ * P(counter >= 2)).  Updates are taken to precede the next visit. */
+static double edc_counter_continue(double f, double lambda)
+{
+    double pi[4] = {0.0, 0.0, 1.0, 0.0}, nx[4], sum = 0.0, acc = 0.0, surv, rho, z, pst;
+    unsigned int v;
+
+    if (f < 0.0)
+        f = 0.0;
+    if (f > 1.0)
+        f = 1.0;
+    /* stationary law of the birth-death chain: pi_n ~ rho^n, rho = f/(1-f) */
+    if (f >= 1.0 - 1e-15)
+        pst = 1.0;
+    else if (f <= 1e-15)
+        pst = 0.0;
+    else {
+        rho = f / (1.0 - f);
+        z = 1.0 + rho + rho * rho + rho * rho * rho;
+        pst = (rho * rho + rho * rho * rho) / z;
+    }
+    if (!(lambda > 1e-12))
+        return 1.0;
+    if (!isfinite(lambda) || lambda > 1e9)
+        return pst;
+    /* Visit v (from 0) happens when N > v and sees the counter after v
+     * updates: E[continues] = sum_v P(N > v) P(counter_v >= 2). */
+    for (v = 0; v < 1000000u; v++) {
+        if (fabs(pi[2] + pi[3] - pst) < 1e-13) {
+            sum += pst * (lambda - acc);   /* sum_{v' >= v} P(N > v') */
+            break;
+        }
+        surv = gsl_cdf_poisson_Q(v, lambda);
+        if (surv < 1e-15)
+            break;
+        sum += (pi[2] + pi[3]) * surv;
+        acc += surv;
+        nx[0] = (1.0 - f) * (pi[0] + pi[1]);
+        nx[1] = f * pi[0] + (1.0 - f) * pi[2];
+        nx[2] = f * pi[1] + (1.0 - f) * pi[3];
+        nx[3] = f * (pi[2] + pi[3]);
+        memcpy(pi, nx, sizeof pi);
+    }
+    return sum / lambda;
+}
+
+/* c(h, D) = sum over the three other recent entries (sum t3) and the older
+ * average o of P(t3) P(o) cont(o, floor((h + t3) / 4), min(D, 7)), where
+ * cont is the per-visit continue probability of that PHT counter, whose
+ * up-probability f(r) = P(full | recent average r) and whose visits over a
+ * generation number n_dec P(o) P(r) P(D).  pD is the law of D at decisions
+ * (NULL: the stationary counters, independent of D and of the transient). */
+static void edc_build(const ch_marks *mk, int L, const double *pD, double n_dec, ch_edc *ed)
+{
+    enum { H = AHASD_EDC_BUCKETS };
+    double ph[H], pfh[H], t3[3 * (H - 1) + 1], t4[4 * (H - 1) + 1], tmp[4 * (H - 1) + 1];
+    double po[H], pr[H], fr_num[H], fr_den[H], fr[H], cont[H][H][CH_MAXD];
+    int k, h, i, j, n, o, r, d, dl;
+    double tot = 0.0;
+
+    memset(ph, 0, sizeof ph);
+    memset(pfh, 0, sizeof pfh);
+    for (k = 1; k <= mk->KM; k++)
+        for (h = 0; h < H; h++) {
+            ph[h] += mk->hfull[0][k][h] + mk->hnf[0][k][h];
+            pfh[h] += mk->hfull[0][k][h];
+        }
+    for (h = 0; h < H; h++)
+        tot += ph[h];
+    for (h = 0; h < H; h++) {
+        pfh[h] = ph[h] > 0.0 ? pfh[h] / ph[h] : 0.0;
+        ph[h] = tot > 0.0 ? ph[h] / tot : (h == 0);
+    }
+    /* sums of 3 and 4 independent entries */
+    memset(t3, 0, sizeof t3);
+    memset(t4, 0, sizeof t4);
+    t4[0] = 1.0;
+    for (n = 1; n <= 4; n++) {
+        memset(tmp, 0, sizeof tmp);
+        for (i = 0; i <= (n - 1) * (H - 1); i++)
+            for (h = 0; h < H; h++)
+                tmp[i + h] += t4[i] * ph[h];
+        memcpy(t4, tmp, sizeof tmp);
+        if (n == 3)
+            memcpy(t3, tmp, sizeof t3);
+    }
+    memset(po, 0, sizeof po);
+    for (i = 0; i <= 4 * (H - 1); i++)
+        po[i / 4] += t4[i];
+    memset(pr, 0, sizeof pr);
+    memset(fr_num, 0, sizeof fr_num);
+    memset(fr_den, 0, sizeof fr_den);
+    for (h = 0; h < H; h++)
+        for (i = 0; i <= 3 * (H - 1); i++) {
+            r = (h + i) / 4;
+            pr[r] += ph[h] * t3[i];
+            fr_num[r] += ph[h] * t3[i] * pfh[h];
+            fr_den[r] += ph[h] * t3[i];
+        }
+    for (r = 0; r < H; r++)
+        fr[r] = fr_den[r] > 0.0 ? fr_num[r] / fr_den[r] : 0.5;
+    /* LLR saturates at 7: depths 7 and 8 share counters and their visits. */
+    for (o = 0; o < H; o++)
+        for (r = 0; r < H; r++)
+            for (d = 1; d <= L; d++) {
+                double lam, pdl = 0.0;
+                dl = d > 7 ? 7 : d;
+                if (pD != NULL)
+                    for (j = 1; j <= L; j++)
+                        if ((j > 7 ? 7 : j) == dl)
+                            pdl += pD[j];
+                lam = pD == NULL ? INFINITY : n_dec * po[o] * pr[r] * pdl;
+                cont[o][r][d] = edc_counter_continue(fr[r], lam);
+            }
+    for (h = 0; h < H; h++)
+        for (d = 1; d <= L; d++) {
+            double c = 0.0;
+            for (i = 0; i <= 3 * (H - 1); i++) {
+                if (t3[i] <= 0.0)
+                    continue;
+                r = (h + i) / 4;
+                for (o = 0; o < H; o++)
+                    c += t3[i] * po[o] * cont[o][r][d];
+            }
+            ed->c[h][d] = c;
+        }
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-segment context                                                 */
+/* ------------------------------------------------------------------ */
+/* Fill the marks tables of cx for the schedule: plain async has a single
+ * "continue" branch; EDC splits each outcome by c(h, D). */
+static void ctx_marks(ch_ctx *cx, const ch_marks *mk, const ch_edc *ed)
+{
+    int c, d, k, j, h, KM = cx->KM;
+    double cf, cn, nf, w;
+
+    /* every entry read (D <= L, k <= KM, m <= k) is written below */
+    for (c = 0; c < CH_CLS; c++)
+        for (d = 1; d <= cx->L; d++)
+            for (k = 1; k <= KM; k++) {
+                /* share of continue among full / not-full batches of length k */
+                cf = 1.0;
+                cn = 1.0;
+                if (cx->edc) {
+                    double sf = 0.0, sn = 0.0, tf = 0.0, tn = 0.0;
+                    for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
+                        sf += mk->hfull[c][k][h] * ed->c[h][d];
+                        tf += mk->hfull[c][k][h];
+                        sn += mk->hnf[c][k][h] * ed->c[h][d];
+                        tn += mk->hnf[c][k][h];
+                    }
+                    cf = tf > 0.0 ? sf / tf : 1.0;
+                    cn = tn > 0.0 ? sn / tn : 1.0;
+                }
+                if (d == 1) {
+                    cx->pk[c][k] = mk->pfull[c][k];
+                    for (j = 0; j < k; j++)
+                        cx->pk[c][k] += mk->pkj[c][k][j];
+                }
+                cx->pf[c][d][0][k] = mk->pfull[c][k] * cf;
+                cx->pf[c][d][1][k] = mk->pfull[c][k] * (1.0 - cf);
+                for (int b = 0; b < 2; b++) {
+                    double cb = b == 0 ? cn : 1.0 - cn;
+                    cx->pn[c][d][b][k][0] = 0.0;
+                    cx->an[c][d][b][k][0] = 0.0;
+                    for (j = 0; j < k; j++) {
+                        w = mk->pkj[c][k][j] * cb;
+                        cx->pn[c][d][b][k][j + 1] = cx->pn[c][d][b][k][j] + w;
+                        cx->an[c][d][b][k][j + 1] = cx->an[c][d][b][k][j] + w * j;
+                    }
+                }
+                (void)nf;
+            }
+}
+
+/* Where the NPU is when batch j+1 finishes drafting, from a = F_{j+1} - C_j:
+ * D (unverified batches including j+1) and R (time until the oldest of them
+ * completes).  a >= 0: the NPU is idle and takes batch j+1 (D = 1, R is its
+ * own verification, filled by the caller).  See the header comment. */
+static void npu_state(const ch_ctx *cx, double a, int *D, double *R)
+{
+    int n;
+
+    if (a >= 0.0 || cx->L == 1) {
+        *D = 1;
+        *R = 0.0;
+        return;
+    }
+    n = (int)ceil(-a / cx->ybar - 1e-12);
+    if (n < 1)
+        n = 1;
+    if (n > cx->L - 1)
+        n = cx->L - 1;
+    *D = 1 + n;
+    *R = -a - (n - 1) * cx->ybar;
+    if (*R < 0.0)
+        *R = 0.0;
+}
+
+/* TVC with exact predictions, on the newest batch of k tokens when the
+ * NPU's current verification has R seconds left: chunks of pre-verification
+ * while switch (on entry) + preverify(m) fits in left = R - t_d, each at most
+ * m_max tokens.  Fills the cumulative token counts M[i], the chunk sizes
+ * mm[i], the time T[i] at which chunk i ends (from the decision), the
+ * number of chunks, and returns it. */
+static int tvc_chunks(const ch_ctx *cx, double R, int k, int *M, int *mm, double *T)
+{
+    int nch = 0, avail = k, mc = 0, q, mode_dlm = 1;
+    double left = R - cx->td, tt = 0.0, budget;
+
+    while (R > 0.0 && avail > 0) {
+        budget = left - tt - (mode_dlm ? cx->sw : 0.0);
+        q = avail < cx->mmax ? avail : cx->mmax;
+        while (q >= 1 && !(cx->PV[q] <= budget))
+            q--;
+        if (q < 1)
+            break;
+        tt += (mode_dlm ? cx->sw : 0.0) + cx->PV[q];
+        mode_dlm = 0;
+        mc += q;
+        avail -= q;
+        M[nch] = mc;
+        mm[nch] = q;
+        T[nch] = tt;
+        nch++;
+    }
+    return nch;
+}
+
+static void tail_add(ch_tail *dst, const ch_tail *src, double w)
+{
+    const double *s = (const double *)src;
+    double *d = (double *)dst;
+    size_t i, n = sizeof(ch_tail) / sizeof(double);
+
+    for (i = 0; i < n; i++)
+        d[i] += w * s[i];
+}
+
+/* Accumulate w x V[t](tau) into acc, interpolating on the grid.  Points at
+ * or beyond the flush (tau >= 0) are worth nothing.  If part of the weight
+ * falls on the cell being computed (i_self, t_self), that weight is
+ * returned instead of used. */
+static double tail_interp(const ch_ctx *cx, int t, double tau, double w, ch_tail *acc,
+                          int i_self, int t_self)
+{
+    double u, fr, self = 0.0;
+    int i0;
+
+    if (!(tau < 0.0) || cx->G == 1 || !(w > 0.0))
+        return 0.0;
+    u = (tau - cx->lo) / cx->dx;
+    if (u < 0.0)
+        u = 0.0;
+    i0 = (int)u;
+    if (i0 >= cx->G - 1)
+        return 0.0;
+    fr = u - i0;
+    if (i0 == i_self && t == t_self)
+        self += w * (1.0 - fr);
+    else
+        tail_add(acc, &cx->tail[t][i0], w * (1.0 - fr));
+    tail_add(acc, &cx->tail[t][i0 + 1], w * fr);
+    return self;
+}
+
+/* The flush tail by backward recursion on the grid.  A tail state is a
+ * batch start tau < 0 seconds before the flush with t undecided batches
+ * already drafted after the doomed one.  The PIM drafts a batch (marks of
+ * the "after acceptance" class); if the flush comes first the completed
+ * tokens and the partial token's time are wasted and the tail ends.
+ * Otherwise it decides as on the main path, with D and the oldest pending
+ * completion R from npu_state measured against the flush: continue (start
+ * the next batch, or wait while D = L_max), an async-edc stop (wait for the
+ * next result), or ahasd's TVC (pre-verify; a rejection found makes the
+ * batch decided, the PIM rolls back and drafts again).  Each step moves the
+ * PIM forward in time, so values come from grid points at larger tau. */
+static void tail_build(ch_ctx *cx)
+{
+    int i, t, k, b, D, n, nch, c, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2;
+    double tau, a, R, wblock, self, pk, pb, T[CH_KM], w;
+    ch_tail acc;
+
+    memset(cx->tail, 0, sizeof cx->tail);
+    if (cx->G == 1 || tmax < 0)
+        return;
+    for (i = cx->G - 2; i >= 0; i--) {
+        tau = cx->lo + i * cx->dx;
+        for (t = tmax; t >= 0; t--) {
+            memset(&acc, 0, sizeof acc);
+            self = 0.0;
+            for (k = 1; k <= cx->KM; k++) {
+                if (!(cx->pk[0][k] > 0.0))
+                    continue;
+                a = tau + k * cx->td;
+                /* D for the decision: the pending batches up to the doomed
+                 * one (at least it), the t undecided tail batches, this one */
+                n = (int)ceil(-a / cx->ybar - 1e-12);
+                if (n < 1)
+                    n = 1;
+                if (n > L - 1 - t)
+                    n = L - 1 - t;
+                D = n + t + 1;
+                R = -a - (n - 1) * cx->ybar;
+                pk = 0.0;
+                for (b = 0; b < 2; b++)
+                    pk += cx->pf[0][D < 1 ? 1 : D][b][k] + cx->pn[0][D < 1 ? 1 : D][b][k][k];
+                if (!(pk > 0.0))
+                    continue;
+                if (a >= 0.0) {
+                    /* the flush interrupts this batch */
+                    acc.drafted += pk * floor(-tau / cx->td);
+                    acc.busy_tokens += pk * (-tau / cx->td);
+                    continue;
+                }
+                if (R < 0.0)
+                    R = 0.0;
+                acc.drafted += pk * k;
+                acc.busy_tokens += pk * k;
+                acc.batches += pk;
+                wblock = D >= L ? R : 0.0;
+                if (cx->edc) {
+                    acc.decisions += pk;
+                    acc.stops += cx->pf[0][D][1][k] + cx->pn[0][D][1][k][k];
+                }
+                for (b = 0; b < 2; b++) {
+                    pb = cx->pf[0][D][b][k] + cx->pn[0][D][b][k][k];
+                    if (!(pb > 0.0))
+                        continue;
+                    if (b == 0 || !cx->edc) {
+                        self += tail_interp(cx, t + 1, a + wblock, pb, &acc, i, t);
+                        continue;
+                    }
+                    if (!cx->tvc) {
+                        self += tail_interp(cx, t + 1, a + (R > wblock ? R : wblock), pb, &acc, i, t);
+                        continue;
+                    }
+                    nch = tvc_chunks(cx, R, k, M, mm, T);
+                    if (nch == 0) {
+                        self += tail_interp(cx, t + 1, a + wblock, pb, &acc, i, t);
+                        continue;
+                    }
+                    for (c = 0; c < nch; c++) {
+                        int lo = c == 0 ? 0 : M[c - 1], c2;
+                        double pc = cx->pn[0][D][b][k][M[c]] - cx->pn[0][D][b][k][lo];
+                        if (!(pc > 0.0))
+                            continue;
+                        for (c2 = 0; c2 <= c; c2++)
+                            acc.pv[mm[c2]] += pc;
+                        acc.switches += 2.0 * pc;
+                        acc.rollbacks += pc;
+                        acc.preverify_s += pc * (T[c] + cx->sw);
+                        /* decided: the PIM rolls back and drafts again */
+                        self += tail_interp(cx, t, a + T[c] + cx->sw + cx->rb, pc, &acc, i, t);
+                    }
+                    w = pb - (cx->pn[0][D][b][k][M[nch - 1]]);
+                    if (w > 0.0) {
+                        for (c = 0; c < nch; c++)
+                            acc.pv[mm[c]] += w;
+                        acc.switches += 2.0 * w;
+                        acc.preverify_s += w * (T[nch - 1] + cx->sw);
+                        {
+                            double tend = T[nch - 1] + cx->sw;
+                            int decided = M[nch - 1] >= k;
+                            self += tail_interp(cx, decided ? t : t + 1,
+                                                a + (decided || tend > wblock ? tend : wblock), w,
+                                                &acc, i, t);
+                        }
+                    }
+                }
+            }
+            /* V = acc + self V  =>  V = acc / (1 - self) */
+            memset(&cx->tail[t][i], 0, sizeof(ch_tail));
+            tail_add(&cx->tail[t][i], &acc, self < 1.0 - 1e-12 ? 1.0 / (1.0 - self) : 1.0);
+        }
+    }
+}
+
+/* Add mass m at lead beta (clamped to the grid) in class cls, splitting it
+ * between the two neighbouring grid points so that the mean is kept. */
+static void push(const ch_ctx *cx, double *nxt, int cls, double beta, double m)
+{
+    double u, fr;
+    int i, G = cx->G;
+
+    if (G == 1) {
+        nxt[cls] += m;
+        return;
+    }
+    u = (beta - cx->lo) / cx->dx;
+    if (u <= 0.0) {
+        nxt[cls * G] += m;
+        return;
+    }
+    if (u >= G - 1) {
+        nxt[cls * G + G - 1] += m;
+        return;
+    }
+    i = (int)u;
+    fr = u - i;
+    nxt[cls * G + i] += m * (1.0 - fr);
+    nxt[cls * G + i + 1] += m * fr;
+}
+
+/* A batch of k drafts of which kv are left for the NPU (kv = 0: skipped),
+ * with PIM delay w after it: outcomes "fully accepted" (mass mf, next class
+ * 0) and "rejected by the NPU" (mass mn, E[A; .] = asum, ends the cycle). */
+static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, double a, int k,
+                             int kv, double w, double mf, double mn, double asum)
+{
+    double y = kv > 0 ? cx->sync + cx->V[kv] : 0.0;
+    double inc = (a > 0.0 ? a : 0.0) + y;
+    double beta = (a < 0.0 ? a : 0.0) - y + w;
+    int bonus = 0;
+
+    if (beta >= -1e-12 * (1.0 + fabs(y))) {
+        /* the PIM waited for this very result: no later draft exists */
+        bonus = kv > 0;
+        beta = 0.0;
+    }
+    if (mf > 0.0) {
+        it->wall += mf * inc;
+        if (kv > 0)
+            it->verify[kv] += mf;
+        it->accepted += mf * k;
+        it->committed += mf * (k + bonus);
+        it->rounds += mf;
+        push(cx, nxt, 0, beta, mf);
+    }
+    if (mn > 0.0) {
+        /* the flush at C_{j+1}; then the rollback */
+        it->wall += mn * (inc + cx->rb);
+        if (kv > 0)
+            it->verify[kv] += mn;
+        it->accepted += asum;
+        it->committed += asum + mn;
+        it->rounds += mn;
+        it->rollbacks += mn;
+        /* the PIM's work from its next batch start until the flush is
+         * wasted: the tail value at tau = S_{J+1} - C_J = beta */
+        if (beta < 0.0 && cx->G > 1) {
+            double u = (beta - cx->lo) / cx->dx, fr;
+            int i0;
+            if (u < 0.0)
+                u = 0.0;
+            i0 = (int)u;
+            if (i0 < cx->G - 1) {
+                fr = u - i0;
+                it->tailmass[i0] += mn * (1.0 - fr);
+                it->tailmass[i0 + 1] += mn * fr;
+            }
+        }
+    }
+}
+
+/* One batch drafted from lead beta in class cls, carrying mass m. */
+static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_count *it,
+                       double *nxt)
+{
+    int k, b, D, KM = cx->KM;
+    double a, R, y, wblock, pk, pfull, pnf, anf;
+
+    for (k = 1; k <= KM; k++) {
+        if (!(cx->pk[cls][k] > 0.0))
+            continue;
+        a = beta + k * cx->td;
+        npu_state(cx, a, &D, &R);
+        y = cx->sync + cx->V[k];
+        /* blocked at D = L_max until the oldest unverified batch completes
+         * (for L_max = 1 that is this batch itself) */
+        wblock = D >= cx->L ? (a >= 0.0 ? y : R) : 0.0;
+        pk = cx->pf[cls][D][0][k] + cx->pf[cls][D][1][k] + cx->pn[cls][D][0][k][k] +
+             cx->pn[cls][D][1][k][k];
+        if (!(pk > 0.0))
+            continue;
+        it->draft_tokens += m * pk * k;
+        it->drafted += m * pk * k;
+        it->batches += m * pk;
+        it->batch_tokens += m * pk * k;
+        if (cx->edc) {
+            it->decisions += m * pk;
+            it->stops += m * (cx->pf[cls][D][1][k] + cx->pn[cls][D][1][k][k]);
+            it->dmass[D] += m * pk;
+        }
+        for (b = 0; b < 2; b++) {
+            pfull = cx->pf[cls][D][b][k];
+            pnf = cx->pn[cls][D][b][k][k];
+            anf = cx->an[cls][D][b][k][k];
+            if (!(pfull + pnf > 0.0))
+                continue;
+            if (b == 0) {
+                verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf, m * anf);
+                continue;
+            }
+            if (!cx->tvc) {
+                /* async-edc stop: wait for the next verification result */
+                double wstop = a >= 0.0 ? y : R;
+                verified_outcome(cx, it, nxt, a, k, k, wstop > wblock ? wstop : wblock,
+                                 m * pfull, m * pnf, m * anf);
+                continue;
+            }
+            /* ahasd stop: TVC (exact predictions) on this batch's tokens */
+            {
+                int M[CH_KM], mm[CH_KM], nch, mc, i;
+                double T[CH_KM], tend;
+
+                nch = a < 0.0 ? tvc_chunks(cx, R, k, M, mm, T) : 0;
+                mc = nch > 0 ? M[nch - 1] : 0;
+                if (nch == 0) {
+                    /* m < 1: the PIM keeps drafting */
+                    verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf, m * anf);
+                    continue;
+                }
+                tend = T[nch - 1] + cx->sw;
+                /* rejection found in chunk i: A in [M_{i-1}, M_i) */
+                for (i = 0; i < nch; i++) {
+                    int lo = i == 0 ? 0 : M[i - 1], i2;
+                    double pc = cx->pn[cls][D][b][k][M[i]] - cx->pn[cls][D][b][k][lo];
+                    double ac = cx->an[cls][D][b][k][M[i]] - cx->an[cls][D][b][k][lo];
+                    double w = T[i] + cx->sw, mcm = m * pc;
+                    if (!(pc > 0.0))
+                        continue;
+                    for (i2 = 0; i2 <= i; i2++)
+                        it->pv[mm[i2]] += mcm;
+                    it->switches += 2.0 * mcm;
+                    it->rollbacks += mcm;
+                    it->preverify_s += mcm * w;
+                    /* the PIM rolls back to the correction, then drafts */
+                    w += cx->rb;
+                    it->accepted += m * ac;
+                    it->committed += m * ac + mcm;
+                    it->rounds += mcm;
+                    /* the batch is known: the NPU skips it, C_{j+1} = C_j */
+                    push(cx, nxt, 1, a + w < 0.0 ? a + w : 0.0, mcm);
+                }
+                /* no rejection in the pre-verified prefix */
+                {
+                    double pnc = pnf - cx->pn[cls][D][b][k][mc];
+                    double anc = anf - cx->an[cls][D][b][k][mc];
+                    double mass = m * (pfull + pnc);
+                    if (mass > 0.0) {
+                        for (i = 0; i < nch; i++)
+                            it->pv[mm[i]] += mass;
+                        it->switches += 2.0 * mass;
+                        it->preverify_s += mass * tend;
+                    }
+                    if (mc >= k) {
+                        /* every token pre-verified and accepted: decided, skipped */
+                        verified_outcome(cx, it, nxt, a, k, 0, tend, m * pfull, 0.0, 0.0);
+                    } else {
+                        verified_outcome(cx, it, nxt, a, k, k - mc,
+                                         tend > wblock ? tend : wblock, m * pfull, m * pnc,
+                                         m * anc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void count_add(ch_count *dst, const ch_count *src, double w)
+{
+    const double *s = (const double *)src;
+    double *d = (double *)dst;
+    size_t i, n = sizeof(ch_count) / sizeof(double);
+
+    for (i = 0; i < n; i++)
+        d[i] += w * s[i];
+}
+
+/* Expected counts of one cycle (flush to flush), by forward propagation of
+ * the law of (beta, class) batch by batch.  Once the shape of the surviving
+ * law repeats with some period p <= CH_PERIOD (deterministic timings make
+ * it periodic rather than convergent), the rest of the cycle is a geometric
+ * series of the last p steps with ratio rho = mass_n / mass_{n-p}; if
+ * nothing ever flushes (rho = 1) the last p steps are the stationary regime
+ * and are returned alone (only ratios are used).  *resid: the L1 distance
+ * between the repeating shapes when the series was summed. */
+#define CH_PERIOD 4
+static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape, ch_count *tot,
+                       double *resid, int *iters, ahasd_error *err)
+{
+    int ret = AHASD_OK, n = cx->G * CH_CLS, i, iter, p, found = 0;
+    double mass[CH_PERIOD + 1], mnext, dshape, rho;
+    ch_count it, hist[CH_PERIOD];
+
+    memset(tot, 0, sizeof *tot);
+    memset(cur, 0, n * sizeof *cur);
+    /* shape holds the last CH_PERIOD normalised laws: shape + (iter % P) * n */
+    memset(shape, 0, (size_t)CH_PERIOD * n * sizeof *shape);
+    memset(hist, 0, sizeof hist);
+    /* a cycle starts after a flush: class "after rejection", the PIM starts
+     * drafting as the (idle) NPU's last completion, beta = 0 */
+    cur[1 * cx->G + (cx->G - 1)] = 1.0;
+    for (p = 0; p <= CH_PERIOD; p++)
+        mass[p] = 1.0;      /* mass[q]: total mass q steps ago (q = 0: now) */
+    *resid = 0.0;
+    for (iter = 0; iter < CH_MAX_ITER; iter++) {
+        memset(&it, 0, sizeof it);
+        memset(nxt, 0, n * sizeof *nxt);
+        for (i = 0; i < n; i++) {
+            if (!(cur[i] > 1e-300))
+                continue;
+            step_state(cx, i / cx->G, cx->G == 1 ? 0.0 : cx->lo + (i % cx->G) * cx->dx, cur[i],
+                       &it, nxt);
+        }
+        count_add(tot, &it, 1.0);
+        hist[iter % CH_PERIOD] = it;
+        mnext = 0.0;
+        for (i = 0; i < n; i++)
+            mnext += nxt[i];
+        for (p = CH_PERIOD; p > 0; p--)
+            mass[p] = mass[p - 1];
+        mass[0] = mnext;
+        if (!(mnext > 1e-12)) {
+            *resid = 0.0;
+            break;
+        }
+        /* does the new law repeat one p steps ago? */
+        for (p = 1; p <= CH_PERIOD && p <= iter && !found; p++) {
+            const double *old = shape + (size_t)((iter + CH_PERIOD - p) % CH_PERIOD) * n;
+            dshape = 0.0;
+            for (i = 0; i < n; i++)
+                dshape += fabs(nxt[i] / mnext - old[i]);
+            if (dshape < 1e-10 && iter > 2 * p) {
+                rho = mass[0] / mass[p];
+                *resid = dshape;
+                if (rho < 1.0 - 1e-12) {
+                    /* the next p steps repeat the last p scaled by rho, ... */
+                    for (int q = 0; q < p; q++)
+                        count_add(tot, &hist[(iter - q + CH_PERIOD) % CH_PERIOD],
+                                  rho / (1.0 - rho));
+                } else {
+                    /* no flush ever: the last p steps are the stationary regime */
+                    memset(tot, 0, sizeof *tot);
+                    for (int q = 0; q < p; q++)
+                        count_add(tot, &hist[(iter - q + CH_PERIOD) % CH_PERIOD], 1.0);
+                }
+                found = 1;
+            }
+        }
+        if (found)
+            break;
+        {
+            double *sh = shape + (size_t)(iter % CH_PERIOD) * n;
+            for (i = 0; i < n; i++)
+                sh[i] = nxt[i] / mnext;
+        }
+        {
+            double *t = cur;
+            cur = nxt;
+            nxt = t;
+        }
+    }
+    *iters = iter + 1;
+    /* the flush tails: mass at each lead times the tail value there */
+    for (i = 0; i < cx->G; i++) {
+        const ch_tail *tl = &cx->tail[0][i];
+        double w = tot->tailmass[i];
+        int m2;
+        if (!(w > 0.0))
+            continue;
+        tot->drafted += w * tl->drafted;
+        tot->draft_tokens += w * tl->busy_tokens;
+        tot->draft_wasted += w * tl->busy_tokens;
+        tot->batches += w * tl->batches;
+        tot->decisions += w * tl->decisions;
+        tot->stops += w * tl->stops;
+        for (m2 = 1; m2 <= cx->KM; m2++)
+            tot->pv[m2] += w * tl->pv[m2];
+        tot->pv_wasted += w * tl->preverify_s;
+        tot->switches += w * tl->switches;
+        tot->rollbacks += w * tl->rollbacks;
+        tot->preverify_s += w * tl->preverify_s;
+    }
+    if (iter >= CH_MAX_ITER)
+        ret = err_set(err, AHASD_ERR_NUMERIC,
+                      "async chain did not converge in %d batches (last change %.3g)",
+                      CH_MAX_ITER, *resid);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Costs of a segment                                                  */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    ahasd_cost dc;                /* draft token                                   */
+    ahasd_cost vc[CH_KM];         /* verification of k drafts, contention applied  */
+    ahasd_cost pv[CH_KM];         /* pre-verification of m tokens                  */
+} ch_costs;
+
+/* Task costs at context ctx.  Contention: while the PIM is busy the NPU's
+ * memory-bound time stretches by (1 + contention); the PIM is taken busy
+ * during a fraction `overlap` of each verification (the mean overlap). */
+static void costs_setup(const ahasd_config *cfg, const plat_t *p, double ctx, double overlap,
+                        ch_costs *cc)
+{
+    int k, KM = cfg->policy.k_max, mmax = cfg->m_max, e;
+    double t;
+
+    plat_cost(p, PLAT_DRAFT, 1, ctx, &cc->dc);
+    for (k = 0; k <= KM; k++) {
+        plat_cost(p, PLAT_VERIFY, k, ctx, &cc->vc[k]);
+        if (p->contention > 0.0 && overlap > 0.0) {
+            t = sched_contended_time(cc->vc[k].time_s, cc->vc[k].memory_s, p->contention,
+                                     overlap * cc->vc[k].time_s);
+            /* static power is drawn for the longer time */
+            if (cc->vc[k].time_s > 0.0) {
+                double f = t / cc->vc[k].time_s;
+                cc->vc[k].energy_j -= cc->vc[k].energy_by_cause_j[AHASD_E_STATIC_BUSY];
+                cc->vc[k].energy_by_cause_j[AHASD_E_STATIC_BUSY] *= f;
+                cc->vc[k].energy_j += cc->vc[k].energy_by_cause_j[AHASD_E_STATIC_BUSY];
+            }
+            cc->vc[k].memory_s += t - cc->vc[k].time_s;
+            cc->vc[k].time_s = t;
+        }
+    }
+    memset(&cc->pv[0], 0, sizeof cc->pv[0]);
+    for (k = 1; k <= KM; k++) {
+        if (k <= mmax && cfg->schedule == AHASD_SCHED_AHASD)
+            plat_cost(p, PLAT_PREVERIFY, k, ctx, &cc->pv[k]);
+        else
+            memset(&cc->pv[k], 0, sizeof cc->pv[k]);
+    }
+    (void)e;
+}
+
+static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, const ch_costs *cc,
+                      const ch_marks *mk, const ch_edc *ed)
+{
+    int k, j;
+    double pk, tot = 0.0, ysum = 0.0;
+
+    cx->sched = cfg->schedule;
+    cx->L = cfg->l_max;
+    cx->KM = cfg->policy.k_max;
+    cx->mmax = cfg->m_max;
+    cx->edc = cfg->schedule != AHASD_SCHED_ASYNC;
+    cx->tvc = cfg->schedule == AHASD_SCHED_AHASD;
+    cx->td = cc->dc.time_s;
+    cx->sync = p->sync_s;
+    cx->rb = p->rollback_s;
+    cx->sw = p->switch_s;
+    for (k = 0; k <= cx->KM; k++) {
+        cx->V[k] = cc->vc[k].time_s;
+        cx->PV[k] = cc->pv[k].time_s;
+    }
+    for (k = 1; k <= cx->KM; k++) {
+        pk = mk->pfull[0][k];
+        for (j = 0; j < k; j++)
+            pk += mk->pkj[0][k][j];
+        tot += pk;
+        ysum += pk * (cx->sync + cx->V[k]);
+    }
+    cx->ybar = tot > 0.0 ? ysum / tot : cx->sync + cx->V[1];
+    if (!(cx->ybar > 0.0))
+        cx->ybar = 1e-300;
+    cx->ymax = cx->sync + cx->V[cx->KM];
+    if (cx->L == 1 || !(cx->ymax > 0.0)) {
+        cx->G = 1;
+        cx->lo = 0.0;
+        cx->dx = 1.0;
+    } else {
+        cx->G = CH_G;
+        cx->lo = -((cx->L - 1) * cx->ymax + 2.0 * cx->sw);
+        cx->dx = -cx->lo / (cx->G - 1);
+    }
+    ctx_marks(cx, mk, ed);
+    tail_build(cx);
+}
+
+/* Expected counts of a cycle -> accounting totals (per cycle). */
+static void counts_to_acct(const ch_count *c, const ch_costs *cc, const plat_t *p, int KM,
+                           acct_t *a)
+{
+    int k;
+
+    acct_zero(a);
+    a->wall_s = c->wall;
+    a->committed = c->committed;
+    a->accepted = c->accepted;
+    a->drafted = c->drafted;
+    a->rounds = c->rounds;
+    a->batches = c->batches;
+    a->batch_tokens = c->batch_tokens;
+    a->decisions = c->decisions;
+    a->stops = c->stops;
+    a->preverify_s = c->preverify_s;
+    acct_task(a, &cc->dc, AHASD_TASK_DRAFT, c->draft_tokens - c->draft_wasted, 0);
+    acct_task(a, &cc->dc, AHASD_TASK_DRAFT, c->draft_wasted, 1);
+    for (k = 0; k <= KM; k++) {
+        acct_task(a, &cc->vc[k], AHASD_TASK_VERIFY, c->verify[k], 0);
+        if (k >= 1)
+            acct_task(a, &cc->pv[k], AHASD_TASK_PREVERIFY, c->pv[k], 0);
+    }
+    acct_busy(a, p, p->draft_dev, AHASD_TASK_OVERHEAD, p->switch_s, c->switches);
+    acct_busy(a, p, p->draft_dev, AHASD_TASK_OVERHEAD, p->rollback_s, c->rollbacks);
+    a->pim_time_s = a->busy_s[p->draft_dev][AHASD_TASK_DRAFT] +
+                    a->busy_s[p->draft_dev][AHASD_TASK_PREVERIFY] +
+                    a->busy_s[p->draft_dev][AHASD_TASK_OVERHEAD];
+}
+
+/* L_max = 1: the PIM never looks ahead (it is blocked until each result), a
+ * stop changes nothing and TVC never finds the NPU busy, so every variant is
+ * the sync schedule, whose closed form is exact.  EDC still decides after
+ * every batch (at D = 1); its suppression rate follows from the mean-field
+ * counters visited gen_len / tokens_per_round times. */
+static int chain_as_sync(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws,
+                         ahasd_result *res, ahasd_error *err)
+{
+    int ret = AHASD_OK, k, h;
+    ahasd_config sync_cfg = *cfg;
+    const dd_table *tab = NULL;
+    ahasd_cost dc, vc;
+    ch_marks mk;
+    ch_edc ed;
+    double pD[CH_MAXD], w, stop = 0.0, tot = 0.0, cost_ratio;
+
+    sync_cfg.schedule = AHASD_SCHED_SYNC;
+    if ((ret = sched_closed_form(&sync_cfg, p, ws, res, err)))
+        goto out;
+    if (cfg->schedule == AHASD_SCHED_ASYNC)
+        goto out;
+    plat_cost(p, PLAT_DRAFT, 1, (double)cfg->prompt_len, &dc);
+    plat_cost(p, PLAT_VERIFY, 0, (double)cfg->prompt_len, &vc);
+    cost_ratio = vc.time_s > 0.0 ? dc.time_s / vc.time_s : 0.0;
+    if ((ret = dd_table_get(ws, &cfg->profile, &cfg->policy, cost_ratio, 1, &tab, err)))
+        goto out;
+    marks_build(tab, &cfg->profile, 1, &mk);
+    memset(pD, 0, sizeof pD);
+    pD[1] = 1.0;
+    edc_build(&mk, 1, pD, res->out[AHASD_OUT_ROUNDS], &ed);
+    for (k = 1; k <= mk.KM; k++)
+        for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
+            w = mk.hfull[0][k][h] + mk.hnf[0][k][h];
+            stop += w * (1.0 - ed.c[h][1]);
+            tot += w;
+        }
+    res->out[AHASD_OUT_SUPPRESSION_RATE] = tot > 0.0 ? stop / tot : 0.0;
+    res->edc_continue_prob = 1.0 - res->out[AHASD_OUT_SUPPRESSION_RATE];
+    res->flags |= AHASD_FLAG_EDC_MEAN_FIELD;
+out:
+    return ret;
+}
+
+int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws,
+                   ahasd_result *res, ahasd_error *err)
+{
+    int ret = AHASD_OK, S, s, d, edc = cfg->schedule != AHASD_SCHED_ASYNC, flags = 0;
+    int arm = 0, iters = 0, pass, n = CH_G * CH_CLS;
+    const dd_table *tab = NULL;
+    ch_marks mk;
+    ch_edc ed;
+    ch_count cyc;
+    ch_costs cc;
+    ch_ctx *cx;
+    acct_t total, seg;
+    ahasd_cost dc, vc;
+    double *buf, cost_ratio, resid = 0.0, transient = 0.0, overlap = 0.0, ctx, pD[CH_MAXD];
+    double dsum, n_dec;
+
+    acct_zero(&total);
+    memset(&ed, 0, sizeof ed);
+    if (cfg->l_max == 1) {
+        ret = chain_as_sync(cfg, p, ws, res, err);
+        goto out;
+    }
+    buf = ws_scratch(ws, 1, sizeof(ch_ctx) / sizeof(double) + 1 + (2 + CH_PERIOD) * (size_t)n, 0);
+    if (buf == NULL) {
+        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate the chain's workspace");
+        goto out;
+    }
+    cx = (ch_ctx *)(void *)buf;
+    plat_cost(p, PLAT_DRAFT, 1, (double)cfg->prompt_len, &dc);
+    plat_cost(p, PLAT_VERIFY, 0, (double)cfg->prompt_len, &vc);
+    cost_ratio = vc.time_s > 0.0 ? dc.time_s / vc.time_s : 0.0;
+    if (cfg->policy.kind == AHASD_POLICY_BANDITSPEC) {
+        /* steady arm; the rounds of a generation bound its transient */
+        if ((ret = bandit_steady(&cfg->profile, &cfg->policy, cost_ratio, (double)cfg->gen_len,
+                                 &arm, &transient, ws, err)))
+            goto out;
+        flags |= AHASD_FLAG_BANDIT_STEADY;
+    }
+    if ((ret = dd_table_get(ws, &cfg->profile, &cfg->policy, cost_ratio, edc, &tab, err)))
+        goto out;
+    marks_build(tab, &cfg->profile, edc, &mk);
+    if (cfg->l_max >= 3)
+        flags |= AHASD_FLAG_LEAD_APPROX;
+    if (edc) {
+        flags |= AHASD_FLAG_EDC_MEAN_FIELD;
+        edc_build(&mk, cfg->l_max, NULL, 0.0, &ed);
+    }
+    if (cfg->schedule == AHASD_SCHED_AHASD)
+        flags |= AHASD_FLAG_EXACT_PREDICTIONS;
+    S = p->explicit_costs ? 1 : cfg->segments;
+    if (S > 1)
+        flags |= AHASD_FLAG_SEGMENTED;
+
+    /* One fixed-point step on the middle segment: the EDC counters' visits
+     * depend on the law of D and on the number of decisions in a generation,
+     * which a first solve (with the counters at their stationary laws)
+     * provides; the contention stretch depends on the PIM's busy share of
+     * NPU time, which the same solve provides.  (A second step changes the
+     * outputs by < 0.1% on the validation battery.) */
+    ctx = sched_segment_context(cfg, S / 2, S);
+    for (pass = 0; pass < 1; pass++) {
+        if (!edc && !(p->contention > 0.0))
+            break;
+        costs_setup(cfg, p, ctx, overlap, &cc);
+        ctx_setup(cx, cfg, p, &cc, &mk, &ed);
+        if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1,
+                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + n,
+                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, &cyc, &resid,
+                               &iters, err)))
+            goto out;
+        if (edc && cyc.committed > 0.0) {
+            dsum = 0.0;
+            for (d = 0; d < CH_MAXD; d++)
+                dsum += cyc.dmass[d];
+            for (d = 0; d < CH_MAXD; d++)
+                pD[d] = dsum > 0.0 ? cyc.dmass[d] / dsum : 0.0;
+            n_dec = (double)cfg->gen_len * cyc.decisions / cyc.committed;
+            edc_build(&mk, cfg->l_max, pD, n_dec, &ed);
+        }
+        if (p->contention > 0.0 && cyc.wall > 0.0) {
+            counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, &seg);
+            overlap = seg.pim_time_s / cyc.wall;
+            if (overlap > 1.0)
+                overlap = 1.0;
+            flags |= AHASD_FLAG_CONTENTION_MEAN;
+        }
+    }
+    for (s = 0; s < S; s++) {
+        ctx = sched_segment_context(cfg, s, S);
+        costs_setup(cfg, p, ctx, overlap, &cc);
+        ctx_setup(cx, cfg, p, &cc, &mk, &ed);
+        if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1,
+                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + n,
+                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, &cyc, &resid,
+                               &iters, err)))
+            goto out;
+        if (!(cyc.committed > 0.0) || !(cyc.wall > 0.0)) {
+            ret = err_set(err, AHASD_ERR_NUMERIC,
+                          "async chain: a cycle commits %.3g tokens in %.3g s at context %.0f",
+                          cyc.committed, cyc.wall, ctx);
+            goto out;
+        }
+        counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, &seg);
+        acct_add(&total, &seg, ((double)cfg->gen_len / S) / cyc.committed);
+    }
+    if ((ret = acct_finish(&total, p, AHASD_METHOD_MARKOV_CHAIN, flags, res, err)))
+        goto out;
+    res->bandit_arm = arm;
+    res->bandit_transient_rounds = transient;
+    res->edc_continue_prob = total.decisions > 0.0 ? 1.0 - total.stops / total.decisions : 1.0;
+    res->chain_residual = resid;
+    res->chain_states = cx->G * CH_CLS;
+out:
+    return ret;
+}
