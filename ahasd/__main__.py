@@ -1,0 +1,4 @@
+"""python -m ahasd: the command line (see ahasd.cli)."""
+from .cli import main
+
+raise SystemExit(main())
