@@ -43,6 +43,8 @@ extern "C" {
 #define AHASD_EDC_PHT 512      /* EDC pattern history table size (9 bits)   */
 #define AHASD_MAX_SEGMENTS 64  /* context segments of an analytical run     */
 #define AHASD_MSG_LEN 320      /* error message buffer                      */
+#define AHASD_MAX_TREE_DEPTH 16 /* levels of a draft token tree              */
+#define AHASD_MAX_TREE_NODES 1024 /* nodes of a draft token tree             */
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -103,7 +105,8 @@ enum {                          /* drafting policies                    */
     AHASD_POLICY_ADAEDL = 2,
     AHASD_POLICY_SPECDECPP = 3,
     AHASD_POLICY_BANDITSPEC = 4,
-    AHASD_N_POLICIES = 5
+    AHASD_POLICY_TREE = 5,      /* token-tree drafting (Sequoia/LP-Spec style)  */
+    AHASD_N_POLICIES = 6
 };
 
 enum {                          /* model FFN and activation kinds       */
@@ -304,6 +307,13 @@ typedef struct {
     int arms[AHASD_MAX_ARMS];
     double bandit_explore;              /* UCB exploration constant (sqrt(2) = UCB1) */
     double bandit_cost_ratio;
+    /* tree: a token tree of tree_depth levels, tree_branch[d] children per
+     * node at depth d (d = 0 is the root's children); tree_prune is the
+     * fraction of the drafted nodes removed before verification (draft
+     * token pruning, lowest path probability first). */
+    int tree_depth;
+    int tree_branch[AHASD_MAX_TREE_DEPTH];
+    double tree_prune;
 } ahasd_policy;
 
 int ahasd_policy_validate(const ahasd_policy *p, ahasd_error *err);
@@ -478,6 +488,16 @@ enum {                          /* canonical outputs, flat index        */
 /* Canonical name of output i ("throughput_tok_s", ...); NULL if out of range. */
 const char *ahasd_output_name(int i);
 
+/* Names of the enumerations, as users type them; NULL if out of range.
+ * ahasd_flag_name takes a bit index (flag 1 << i). */
+const char *ahasd_schedule_name(int i);     /* "autoregressive", ..., "ahasd"      */
+const char *ahasd_policy_name(int i);       /* "fixed", "svip", ..., "tree"        */
+const char *ahasd_device_name(int i);       /* "npu", "pim", "gpu", "cpu", "mem"   */
+const char *ahasd_task_name(int i);         /* "draft", "verify", ..., "idle"      */
+const char *ahasd_ecause_name(int i);       /* "compute", ..., "task"              */
+const char *ahasd_method_name(int i);       /* "closed-form", ...                  */
+const char *ahasd_flag_name(int bit);       /* short description of a flag        */
+
 typedef struct {
     double out[AHASD_N_OUT];                        /* canonical outputs           */
     double ci95[AHASD_N_OUT];                       /* simulation: 95% half-widths */
@@ -550,6 +570,57 @@ int ahasd_sweep(const ahasd_config *base, size_t n_points, size_t n_params,
                 double *out, int *status, ahasd_workspace *ws, ahasd_error *err);
 
 /* CDEF END */
+
+/* NOTE: the two declarations below are kept outside the cffi region until
+ * their implementations (csrc/optimize.c, csrc/calibrate.c) exist, so that the
+ * extension keeps importing meanwhile.  Whoever implements one moves its
+ * block (typedef + function) up, just above the CDEF END marker. */
+/* ------------------------------------------------------------------ */
+/* Optimisation and calibration (GSL minimisers and least squares)      */
+/* ------------------------------------------------------------------ */
+/* The best values of n_params parameters of cfg for one output: minimise
+ * (maximize = 0) or maximise output out_id.  Integer parameters are
+ * enumerated over [lo, hi]; real ones are searched within [lo, hi] by GSL's
+ * Brent minimiser (one real parameter) or Nelder-Mead simplex (several), for
+ * each integer combination.  A point that fails, or whose outputs cons_ids[c]
+ * fall outside [cons_lo[c], cons_hi[c]], is infeasible.  At most max_evals
+ * evaluations.  x_best receives the optimum (n_params values). */
+typedef struct {
+    double best_value;          /* objective at the optimum                    */
+    double start_value;         /* objective at cfg as given (NaN: infeasible) */
+    int n_evals;                /* model evaluations used                      */
+    int converged;              /* 1 if every continuous search converged      */
+    int feasible;               /* 1 if a feasible point was found             */
+} ahasd_opt_summary;
+
+int ahasd_optimize(const ahasd_config *cfg, size_t n_params, const int *param_ids,
+                   const double *lo, const double *hi, int out_id, int maximize,
+                   size_t n_cons, const int *cons_ids, const double *cons_lo,
+                   const double *cons_hi, int max_evals, double *x_best,
+                   ahasd_opt_summary *sum, ahasd_workspace *ws, ahasd_error *err);
+
+/* Fit n_params parameters to observations: observation i is output
+ * out_ids[i] of configs[i] (a full configuration each) with observed value
+ * observed[i] > 0.  Minimises the sum of squared relative residuals
+ * (model / observed - 1) with GSL's trust-region nonlinear least squares,
+ * starting from x (in/out), keeping each parameter inside (lo, hi) by a
+ * smooth reparametrisation.  stderr_out receives standard errors from the
+ * Jacobian at the optimum scaled by the residual variance (NaN when there
+ * are no degrees of freedom). */
+typedef struct {
+    double chi2;                /* sum of squared relative residuals           */
+    int dof;                    /* n_obs - n_params                            */
+    int n_iter;
+    int converged;
+    double rms_rel_residual;
+} ahasd_fit_summary;
+
+int ahasd_calibrate(const ahasd_config *configs, size_t n_obs, const int *out_ids,
+                    const double *observed, size_t n_params, const int *param_ids,
+                    double *x, const double *lo, const double *hi, double *stderr_out,
+                    ahasd_fit_summary *sum, ahasd_workspace *ws, ahasd_error *err);
+
+
 
 #ifdef __cplusplus
 }

@@ -10,10 +10,6 @@
 
 #include "internal.h"
 
-static const char *const schedule_names[AHASD_N_SCHEDULES] = {
-    "autoregressive", "serial", "sync", "partitioned", "async", "async-edc", "ahasd",
-};
-
 int ahasd_config_default(ahasd_config *cfg, ahasd_error *err)
 {
     int ret = AHASD_OK;
@@ -76,7 +72,7 @@ int ahasd_config_validate(const ahasd_config *cfg, ahasd_error *err)
     }
     if ((ret = err_check_int(err, "", "schedule", cfg->schedule, 0, AHASD_N_SCHEDULES - 1)))
         goto out;
-    sname = schedule_names[cfg->schedule];
+    sname = ahasd_schedule_name(cfg->schedule);
     if ((ret = err_check_int(err, "", "prompt_len", cfg->prompt_len, 0, 1L << 24)))
         goto out;
     if ((ret = err_check_int(err, "", "gen_len", cfg->gen_len, 1, 1L << 24)))

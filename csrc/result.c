@@ -178,3 +178,40 @@ int acct_finish(const acct_t *a, const plat_t *p, int method, int flags,
 out:
     return ret;
 }
+
+/* ------------------------------------------------------------------ */
+/* Names of the enumerations                                           */
+/* ------------------------------------------------------------------ */
+static const char *const schedule_names[AHASD_N_SCHEDULES] = {
+    "autoregressive", "serial", "sync", "partitioned", "async", "async-edc", "ahasd",
+};
+static const char *const policy_names[AHASD_N_POLICIES] = {
+    "fixed", "svip", "adaedl", "specdecpp", "banditspec", "tree",
+};
+static const char *const device_names[AHASD_N_DEVICES] = {"npu", "pim", "gpu", "cpu", "mem"};
+static const char *const task_names[AHASD_N_TASKS] = {
+    "draft", "verify", "preverify", "overhead", "idle",
+};
+static const char *const ecause_names[AHASD_N_ECAUSES] = {
+    "compute", "memory", "static_busy", "static_idle", "task",
+};
+static const char *const method_names[3] = {"closed-form", "markov-chain", "simulation"};
+static const char *const flag_names[] = {
+    "TVC latency predictions assumed exact",
+    "BanditSpec at its steady arm (transient reported separately)",
+    "EDC counters by their mean-field law (with their transient)",
+    "look-ahead queue with L_max > 2 summarised by the PIM's lead",
+    "NPU/PIM contention applied with the mean overlap",
+    "weights beyond device capacity streamed over the host link",
+    "task costs taken at the middle context of each segment",
+};
+
+#define NAME_AT(tab, i) ((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : NULL)
+
+const char *ahasd_schedule_name(int i) { return NAME_AT(schedule_names, i); }
+const char *ahasd_policy_name(int i) { return NAME_AT(policy_names, i); }
+const char *ahasd_device_name(int i) { return NAME_AT(device_names, i); }
+const char *ahasd_task_name(int i) { return NAME_AT(task_names, i); }
+const char *ahasd_ecause_name(int i) { return NAME_AT(ecause_names, i); }
+const char *ahasd_method_name(int i) { return NAME_AT(method_names, i); }
+const char *ahasd_flag_name(int bit) { return NAME_AT(flag_names, bit); }

@@ -228,7 +228,11 @@ def test_config_marshals_every_part(cfg, hw, draft, target, chat):
     assert c.draft.layers == draft.layers and c.target.hidden == target.hidden
     assert c.hw.dev[lib.AHASD_DEV_NPU].mem_bw_bytes_per_s == hw.npu.mem_bw_bytes_per_s
     assert c.profile.buckets == chat.buckets
-    assert (c.prompt_len, c.gen_len, c.l_max, c.m_max, c.segments) == (128, 1024, 3, 8, 4)
+    # the run defaults are the C core's (ahasd_config_default)
+    d = ffi.new("ahasd_config *")
+    lib.ahasd_config_default(d, ffi.NULL)
+    assert (c.prompt_len, c.gen_len, c.l_max, c.m_max, c.segments) == (
+        d.prompt_len, d.gen_len, d.l_max, d.m_max, d.segments) == (128, 1024, 3, 8, 2)
     assert c.use_explicit_costs == 0 and c.tvc_predictor == lib.AHASD_TVC_MOVING_AVERAGE
 
 
