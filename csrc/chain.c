@@ -139,9 +139,10 @@ typedef struct {
     double hnf[CH_CLS][CH_KM][AHASD_EDC_BUCKETS];    /* P(K=k, not full, H8=h) */
 } ch_marks;
 
-/* EDC continue probabilities c(h, D). */
+/* EDC continue probabilities c(h, f, D): after a batch with entropy bucket
+ * h and fate f (1 fully accepted), decided at depth D. */
 typedef struct {
-    double c[AHASD_EDC_BUCKETS][CH_MAXD];
+    double c[AHASD_EDC_BUCKETS][2][CH_MAXD];
 } ch_edc;
 
 /* ------------------------------------------------------------------ */
@@ -290,35 +291,100 @@ static double edc_counter_continue(double f, double lambda)
     return sum / lambda;
 }
 
-/* c(h, D) = sum over the three other recent entries (sum t3) and the older
- * average o of P(t3) P(o) cont(o, floor((h + t3) / 4), min(D, 7)), where
- * cont is the per-visit continue probability of that PHT counter, whose
- * up-probability f(r) = P(full | recent average r) and whose visits over a
- * generation number n_dec P(o) P(r) P(D).  pD is the law of D at decisions
- * (NULL: the stationary counters, independent of D and of the transient). */
-static void edc_build(const ch_marks *mk, int L, const double *pD, double n_dec, ch_edc *ed)
+/* The EDC index of a decision is {o, r, min(D, 7)} with r = floor((h + s3) / 4)
+ * the average over the newest four LEHT entries (this batch's h and the
+ * sum s3 of the three before it) and o the average of the four older ones.
+ * Along a lineage of consecutive batches (each starting from the row of Q
+ * of the previous batch's exit bucket) the recent entries are correlated
+ * with the current batch through the entropy regime, so their joint law
+ *     J[s3][h][f] = P(s3, H8 of this batch = h, this batch fully accepted = f)
+ * is computed exactly by a forward recursion over the three previous
+ * batches with state (exit bucket, running sum), starting from the
+ * long-run batch start law; the older average o is taken independent (its
+ * law from four independent batches).  Then:
+ *   f(r) = P(full | r), the up-probability of the counters with recent
+ *          average r (LLR does not change a batch's acceptance);
+ *   cont(o, r, D) = per-visit continue probability of that counter, with a
+ *          Poisson(n_dec P(o) P(r) P(D)) number of visits in a generation
+ *          (edc_counter_continue; pD NULL: the stationary law);
+ *   c(h, f, D) = E[cont(o, r, D) | h, f] under J and the law of o.
+ * The history after a rejection is restored from LCEHT in the real
+ * mechanism; the lineage model ignores that and the look-ahead entries of
+ * flushed batches (flag AHASD_FLAG_EDC_MEAN_FIELD). */
+static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, const double *pD,
+                      double n_dec, ch_edc *ed)
 {
-    enum { H = AHASD_EDC_BUCKETS };
-    double ph[H], pfh[H], t3[3 * (H - 1) + 1], t4[4 * (H - 1) + 1], tmp[4 * (H - 1) + 1];
-    double po[H], pr[H], fr_num[H], fr_den[H], fr[H], cont[H][H][CH_MAXD];
-    int k, h, i, j, n, o, r, d, dl;
-    double tot = 0.0;
+    enum { H = AHASD_EDC_BUCKETS, S3 = 3 * (H - 1) + 1, S4 = 4 * (H - 1) + 1 };
+    int B = tab->B, KM = tab->kmax, s, e, e2, k, f, h, i, t, n, o, r, d, dl, j;
+    double T[AHASD_MAX_BUCKETS][H][AHASD_MAX_BUCKETS], hs[AHASD_MAX_BUCKETS][H][AHASD_MAX_BUCKETS][2];
+    double w[AHASD_MAX_BUCKETS][S3], w2[AHASD_MAX_BUCKETS][S3], J[S3][H][2];
+    double ph[H], t4[S4], tmp[S4], po[H], pr[H], fr_num[H], fr_den[H], fr[H];
+    double cont[H][H][CH_MAXD], tot, x;
 
-    memset(ph, 0, sizeof ph);
-    memset(pfh, 0, sizeof pfh);
-    for (k = 1; k <= mk->KM; k++)
-        for (h = 0; h < H; h++) {
-            ph[h] += mk->hfull[0][k][h] + mk->hnf[0][k][h];
-            pfh[h] += mk->hfull[0][k][h];
+    /* hs[s][h][e][f] = P(H8 = h, exit = e, full = f | start s) */
+    memset(hs, 0, sizeof hs);
+    for (s = 0; s < B; s++)
+        for (k = 1; k <= KM; k++)
+            for (f = 0; f < 2; f++)
+                for (e = 0; e < B; e++)
+                    for (h = 0; h < H; h++)
+                        hs[s][h][e][f] += tab->pkfeh[(((s * (KM + 1) + k) * 2 + f) * B + e) * H + h];
+    /* T[e][h][e2] = P(next batch has H8 = h and exit e2 | previous exit e) */
+    memset(T, 0, sizeof T);
+    for (e = 0; e < B; e++)
+        for (s = 0; s < B; s++) {
+            double q = prof->q[e * AHASD_MAX_BUCKETS + s];
+            if (q <= 0.0)
+                continue;
+            for (h = 0; h < H; h++)
+                for (e2 = 0; e2 < B; e2++)
+                    T[e][h][e2] += q * (hs[s][h][e2][0] + hs[s][h][e2][1]);
         }
-    for (h = 0; h < H; h++)
-        tot += ph[h];
-    for (h = 0; h < H; h++) {
-        pfh[h] = ph[h] > 0.0 ? pfh[h] / ph[h] : 0.0;
-        ph[h] = tot > 0.0 ? ph[h] / tot : (h == 0);
+    /* three previous batches: state (exit bucket, sum of their H8) */
+    memset(w, 0, sizeof w);
+    for (s = 0; s < B; s++)
+        for (h = 0; h < H; h++)
+            for (e = 0; e < B; e++)
+                w[e][h] += tab->stat_start[s] * (hs[s][h][e][0] + hs[s][h][e][1]);
+    for (n = 1; n < 3; n++) {
+        memset(w2, 0, sizeof w2);
+        for (e = 0; e < B; e++)
+            for (t = 0; t < S3; t++) {
+                if (!(w[e][t] > 0.0))
+                    continue;
+                for (h = 0; h < H && t + h < S3; h++)
+                    for (e2 = 0; e2 < B; e2++)
+                        w2[e2][t + h] += w[e][t] * T[e][h][e2];
+            }
+        memcpy(w, w2, sizeof w);
     }
-    /* sums of 3 and 4 independent entries */
-    memset(t3, 0, sizeof t3);
+    /* the current batch */
+    memset(J, 0, sizeof J);
+    for (e = 0; e < B; e++)
+        for (t = 0; t < S3; t++) {
+            if (!(w[e][t] > 0.0))
+                continue;
+            for (s = 0; s < B; s++) {
+                double q = prof->q[e * AHASD_MAX_BUCKETS + s];
+                if (q <= 0.0)
+                    continue;
+                for (h = 0; h < H; h++)
+                    for (e2 = 0; e2 < B; e2++)
+                        for (f = 0; f < 2; f++)
+                            J[t][h][f] += w[e][t] * q * hs[s][h][e2][f];
+            }
+        }
+    tot = 0.0;
+    memset(ph, 0, sizeof ph);
+    for (t = 0; t < S3; t++)
+        for (h = 0; h < H; h++)
+            for (f = 0; f < 2; f++) {
+                tot += J[t][h][f];
+                ph[h] += J[t][h][f];
+            }
+    for (h = 0; h < H; h++)
+        ph[h] = tot > 0.0 ? ph[h] / tot : (h == 0);
+    /* older average: four independent draws of the batch-entropy law */
     memset(t4, 0, sizeof t4);
     t4[0] = 1.0;
     for (n = 1; n <= 4; n++) {
@@ -327,21 +393,20 @@ static void edc_build(const ch_marks *mk, int L, const double *pD, double n_dec,
             for (h = 0; h < H; h++)
                 tmp[i + h] += t4[i] * ph[h];
         memcpy(t4, tmp, sizeof tmp);
-        if (n == 3)
-            memcpy(t3, tmp, sizeof t3);
     }
     memset(po, 0, sizeof po);
-    for (i = 0; i <= 4 * (H - 1); i++)
+    for (i = 0; i < S4; i++)
         po[i / 4] += t4[i];
     memset(pr, 0, sizeof pr);
     memset(fr_num, 0, sizeof fr_num);
     memset(fr_den, 0, sizeof fr_den);
-    for (h = 0; h < H; h++)
-        for (i = 0; i <= 3 * (H - 1); i++) {
-            r = (h + i) / 4;
-            pr[r] += ph[h] * t3[i];
-            fr_num[r] += ph[h] * t3[i] * pfh[h];
-            fr_den[r] += ph[h] * t3[i];
+    for (t = 0; t < S3; t++)
+        for (h = 0; h < H; h++) {
+            r = (t + h) / 4;
+            x = (J[t][h][0] + J[t][h][1]) / (tot > 0.0 ? tot : 1.0);
+            pr[r] += x;
+            fr_num[r] += J[t][h][1];
+            fr_den[r] += J[t][h][0] + J[t][h][1];
         }
     for (r = 0; r < H; r++)
         fr[r] = fr_den[r] > 0.0 ? fr_num[r] / fr_den[r] : 0.5;
@@ -359,17 +424,21 @@ static void edc_build(const ch_marks *mk, int L, const double *pD, double n_dec,
                 cont[o][r][d] = edc_counter_continue(fr[r], lam);
             }
     for (h = 0; h < H; h++)
-        for (d = 1; d <= L; d++) {
-            double c = 0.0;
-            for (i = 0; i <= 3 * (H - 1); i++) {
-                if (t3[i] <= 0.0)
-                    continue;
-                r = (h + i) / 4;
-                for (o = 0; o < H; o++)
-                    c += t3[i] * po[o] * cont[o][r][d];
+        for (f = 0; f < 2; f++)
+            for (d = 1; d <= L; d++) {
+                double num = 0.0, den = 0.0;
+                for (t = 0; t < S3; t++) {
+                    if (!(J[t][h][f] > 0.0))
+                        continue;
+                    r = (t + h) / 4;
+                    x = 0.0;
+                    for (o = 0; o < H; o++)
+                        x += po[o] * cont[o][r][d];
+                    num += J[t][h][f] * x;
+                    den += J[t][h][f];
+                }
+                ed->c[h][f][d] = den > 0.0 ? num / den : 1.0;
             }
-            ed->c[h][d] = c;
-        }
 }
 
 /* ------------------------------------------------------------------ */
@@ -392,9 +461,9 @@ static void ctx_marks(ch_ctx *cx, const ch_marks *mk, const ch_edc *ed)
                 if (cx->edc) {
                     double sf = 0.0, sn = 0.0, tf = 0.0, tn = 0.0;
                     for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
-                        sf += mk->hfull[c][k][h] * ed->c[h][d];
+                        sf += mk->hfull[c][k][h] * ed->c[h][1][d];
                         tf += mk->hfull[c][k][h];
-                        sn += mk->hnf[c][k][h] * ed->c[h][d];
+                        sn += mk->hnf[c][k][h] * ed->c[h][0][d];
                         tn += mk->hnf[c][k][h];
                     }
                     cf = tf > 0.0 ? sf / tf : 1.0;
@@ -525,6 +594,11 @@ static double tail_interp(const ch_ctx *cx, int t, double tau, double w, ch_tail
  * PIM forward in time, so values come from grid points at larger tau. */
 static void tail_build(ch_ctx *cx)
 {
+    /* The first batch after a doomed one starts after the doomed batch's
+     * last drafted token, which under adaptive policies is typically the
+     * high-entropy token that ended it: its marks are taken from the
+     * "after a rejection" start class (TC = 1). */
+    enum { TC = 1 };
     int i, t, k, b, D, n, nch, c, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2;
     double tau, a, R, wblock, self, pk, pb, T[CH_KM], w;
     ch_tail acc;
@@ -538,7 +612,7 @@ static void tail_build(ch_ctx *cx)
             memset(&acc, 0, sizeof acc);
             self = 0.0;
             for (k = 1; k <= cx->KM; k++) {
-                if (!(cx->pk[0][k] > 0.0))
+                if (!(cx->pk[TC][k] > 0.0))
                     continue;
                 a = tau + k * cx->td;
                 /* D for the decision: the pending batches up to the doomed
@@ -552,7 +626,7 @@ static void tail_build(ch_ctx *cx)
                 R = -a - (n - 1) * cx->ybar;
                 pk = 0.0;
                 for (b = 0; b < 2; b++)
-                    pk += cx->pf[0][D < 1 ? 1 : D][b][k] + cx->pn[0][D < 1 ? 1 : D][b][k][k];
+                    pk += cx->pf[TC][D < 1 ? 1 : D][b][k] + cx->pn[TC][D < 1 ? 1 : D][b][k][k];
                 if (!(pk > 0.0))
                     continue;
                 if (a >= 0.0) {
@@ -569,10 +643,10 @@ static void tail_build(ch_ctx *cx)
                 wblock = D >= L ? R : 0.0;
                 if (cx->edc) {
                     acc.decisions += pk;
-                    acc.stops += cx->pf[0][D][1][k] + cx->pn[0][D][1][k][k];
+                    acc.stops += cx->pf[TC][D][1][k] + cx->pn[TC][D][1][k][k];
                 }
                 for (b = 0; b < 2; b++) {
-                    pb = cx->pf[0][D][b][k] + cx->pn[0][D][b][k][k];
+                    pb = cx->pf[TC][D][b][k] + cx->pn[TC][D][b][k][k];
                     if (!(pb > 0.0))
                         continue;
                     if (b == 0 || !cx->edc) {
@@ -590,7 +664,7 @@ static void tail_build(ch_ctx *cx)
                     }
                     for (c = 0; c < nch; c++) {
                         int lo = c == 0 ? 0 : M[c - 1], c2;
-                        double pc = cx->pn[0][D][b][k][M[c]] - cx->pn[0][D][b][k][lo];
+                        double pc = cx->pn[TC][D][b][k][M[c]] - cx->pn[TC][D][b][k][lo];
                         if (!(pc > 0.0))
                             continue;
                         for (c2 = 0; c2 <= c; c2++)
@@ -601,7 +675,7 @@ static void tail_build(ch_ctx *cx)
                         /* decided: the PIM rolls back and drafts again */
                         self += tail_interp(cx, t, a + T[c] + cx->sw + cx->rb, pc, &acc, i, t);
                     }
-                    w = pb - (cx->pn[0][D][b][k][M[nch - 1]]);
+                    w = pb - (cx->pn[TC][D][b][k][M[nch - 1]]);
                     if (w > 0.0) {
                         for (c = 0; c < nch; c++)
                             acc.pv[mm[c]] += w;
@@ -1077,12 +1151,12 @@ static int chain_as_sync(const ahasd_config *cfg, const plat_t *p, ahasd_workspa
     marks_build(tab, &cfg->profile, 1, &mk);
     memset(pD, 0, sizeof pD);
     pD[1] = 1.0;
-    edc_build(&mk, 1, pD, res->out[AHASD_OUT_ROUNDS], &ed);
+    edc_build(tab, &cfg->profile, 1, pD, res->out[AHASD_OUT_ROUNDS], &ed);
     for (k = 1; k <= mk.KM; k++)
         for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
-            w = mk.hfull[0][k][h] + mk.hnf[0][k][h];
-            stop += w * (1.0 - ed.c[h][1]);
-            tot += w;
+            w = mk.hfull[0][k][h] * (1.0 - ed.c[h][1][1]) + mk.hnf[0][k][h] * (1.0 - ed.c[h][0][1]);
+            stop += w;
+            tot += mk.hfull[0][k][h] + mk.hnf[0][k][h];
         }
     res->out[AHASD_OUT_SUPPRESSION_RATE] = tot > 0.0 ? stop / tot : 0.0;
     res->edc_continue_prob = 1.0 - res->out[AHASD_OUT_SUPPRESSION_RATE];
@@ -1136,7 +1210,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         flags |= AHASD_FLAG_LEAD_APPROX;
     if (edc) {
         flags |= AHASD_FLAG_EDC_MEAN_FIELD;
-        edc_build(&mk, cfg->l_max, NULL, 0.0, &ed);
+        edc_build(tab, &cfg->profile, cfg->l_max, NULL, 0.0, &ed);
     }
     if (cfg->schedule == AHASD_SCHED_AHASD)
         flags |= AHASD_FLAG_EXACT_PREDICTIONS;
@@ -1168,7 +1242,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
             for (d = 0; d < CH_MAXD; d++)
                 pD[d] = dsum > 0.0 ? cyc.dmass[d] / dsum : 0.0;
             n_dec = (double)cfg->gen_len * cyc.decisions / cyc.committed;
-            edc_build(&mk, cfg->l_max, pD, n_dec, &ed);
+            edc_build(tab, &cfg->profile, cfg->l_max, pD, n_dec, &ed);
         }
         if (p->contention > 0.0 && cyc.wall > 0.0) {
             counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, &seg);
