@@ -74,6 +74,8 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_permutation.h>
 
 #include "internal.h"
 
@@ -603,9 +605,11 @@ static void tail_build(ch_ctx *cx)
     double tau, a, R, wblock, self, pk, pb, T[CH_KM], w;
     ch_tail acc;
 
-    memset(cx->tail, 0, sizeof cx->tail);
     if (cx->G == 1 || tmax < 0)
         return;
+    /* only rows t <= tmax are used; the last grid point (tau = 0) is zero */
+    for (t = 0; t <= tmax; t++)
+        memset(&cx->tail[t][cx->G - 1], 0, sizeof(ch_tail));
     for (i = cx->G - 2; i >= 0; i--) {
         tau = cx->lo + i * cx->dx;
         for (t = tmax; t >= 0; t--) {
@@ -890,17 +894,128 @@ static void count_add(ch_count *dst, const ch_count *src, double w)
         d[i] += w * s[i];
 }
 
+/* The rest of a cycle from the law v (mass per state, not yet stepped) by a
+ * linear solve.  With P[s][s'] the probability of moving from state s to s'
+ * in one batch (rows sum to one minus the flush probability) and R[s] the
+ * expected counts of one batch from s, the rest of the cycle adds x R with
+ * x = v (I - P)^{-1}, the expected visits of each state: solve
+ * (I - P)^T x = v by LU (GSL).  If nothing ever flushes, I - P is singular
+ * and the cycle never ends: the stationary law pi of P (normalisation row
+ * replacing one balance equation) gives the per-batch regime pi R, which
+ * replaces tot (only ratios are used).  work holds n*n + 3n doubles, n
+ * ch_count, n size_t and 2n int. */
+static int chain_direct(const ch_ctx *cx, const double *v, double *work, ch_count *tot,
+                        ahasd_error *err)
+{
+    /* Only the states reachable from the support of v take part: their
+     * rows are built as they are discovered (breadth first), which for
+     * deterministic timings is a handful of grid points. */
+    int ret = AHASD_OK, n = cx->G * CH_CLS, s, t, a, b, m = 0, signum, status, ok, flushes = 0;
+    double *A = work, *x = A + (size_t)n * n, *nx = x + n, *rhs = nx + n, rowsum;
+    ch_count *R = (ch_count *)(void *)(rhs + n);
+    size_t *pdata = (size_t *)(void *)(R + n);
+    int *idx = (int *)(void *)(pdata + n), *pos = idx + n;
+    gsl_permutation perm;
+    gsl_matrix_view Am;
+    gsl_vector_view xv, bv;
+
+    for (s = 0; s < n; s++)
+        pos[s] = -1;
+    for (s = 0; s < n; s++)
+        if (v[s] > 0.0) {
+            pos[s] = m;
+            idx[m++] = s;
+        }
+    /* discover: step each listed state, list what it reaches */
+    for (a = 0; a < m; a++) {
+        s = idx[a];
+        memset(nx, 0, n * sizeof *nx);
+        memset(&R[a], 0, sizeof R[a]);
+        step_state(cx, s / cx->G, cx->G == 1 ? 0.0 : cx->lo + (s % cx->G) * cx->dx, 1.0, &R[a],
+                   nx);
+        for (t = 0; t < n; t++)
+            if (nx[t] > 0.0 && pos[t] < 0) {
+                pos[t] = m;
+                idx[m++] = t;
+            }
+        /* row a of P, kept in the scratch column-major as (I - P)^T later */
+        for (t = 0; t < n; t++)
+            x[t] = nx[t];
+        for (b = 0; b < n; b++)
+            A[(size_t)a * n + b] = 0.0;
+        rowsum = 0.0;
+        for (t = 0; t < n; t++)
+            if (x[t] > 0.0) {
+                A[(size_t)a * n + pos[t]] = x[t];
+                rowsum += x[t];
+            }
+        if (rowsum < 1.0 - 1e-12)
+            flushes = 1;
+    }
+    /* build (I - P)^T densely in m x m (P rows are in A[a*n + b]) */
+    {
+        double *M = x;   /* reuse: needs m*m <= n*n, placed after A's rows */
+        (void)M;
+    }
+    for (a = 0; a < m; a++)
+        for (b = a + 1; b < m; b++) {
+            double t1 = A[(size_t)a * n + b];
+            A[(size_t)a * n + b] = A[(size_t)b * n + a];
+            A[(size_t)b * n + a] = t1;
+        }
+    /* now A[a*n + b] = P[b][a]; form I - P^T, compact to stride m */
+    for (a = 0; a < m; a++)
+        for (b = 0; b < m; b++)
+            A[(size_t)a * m + b] = (a == b ? 1.0 : 0.0) - A[(size_t)a * n + b];
+    for (a = 0; a < m; a++)
+        rhs[a] = pos[idx[a]] >= 0 ? v[idx[a]] : 0.0;
+    if (!flushes) {
+        /* stationary regime: pi (I - P) = 0, sum pi = 1 (replace row 0) */
+        for (b = 0; b < m; b++)
+            A[b] = 1.0;
+        for (a = 0; a < m; a++)
+            rhs[a] = a == 0 ? 1.0 : 0.0;
+    }
+    perm.size = (size_t)m;
+    perm.data = pdata;
+    Am = gsl_matrix_view_array(A, (size_t)m, (size_t)m);
+    xv = gsl_vector_view_array(x, (size_t)m);
+    bv = gsl_vector_view_array(rhs, (size_t)m);
+    status = gsl_linalg_LU_decomp(&Am.matrix, &perm, &signum);
+    if (status == GSL_SUCCESS)
+        status = gsl_linalg_LU_solve(&Am.matrix, &perm, &bv.vector, &xv.vector);
+    ok = status == GSL_SUCCESS;
+    for (a = 0; ok && a < m; a++)
+        ok = isfinite(x[a]) && x[a] > -1e-9;
+    if (!ok) {
+        ret = err_set(err, AHASD_ERR_GSL,
+                      "async chain: the linear solve for the rest of a cycle failed (%s)",
+                      status == GSL_SUCCESS ? "non-finite or negative visits" : gsl_strerror(status));
+        goto out;
+    }
+    if (!flushes)
+        memset(tot, 0, sizeof *tot);
+    for (a = 0; a < m; a++)
+        if (x[a] > 0.0)
+            count_add(tot, &R[a], x[a]);
+out:
+    return ret;
+}
+
 /* Expected counts of one cycle (flush to flush), by forward propagation of
  * the law of (beta, class) batch by batch.  Once the shape of the surviving
  * law repeats with some period p <= CH_PERIOD (deterministic timings make
  * it periodic rather than convergent), the rest of the cycle is a geometric
  * series of the last p steps with ratio rho = mass_n / mass_{n-p}; if
  * nothing ever flushes (rho = 1) the last p steps are the stationary regime
- * and are returned alone (only ratios are used).  *resid: the L1 distance
- * between the repeating shapes when the series was summed. */
+ * and are returned alone (only ratios are used).  If the law has not
+ * settled after CH_ITER_DIRECT batches, the rest of the cycle comes from
+ * chain_direct's linear solve.  *resid: the L1 distance between the
+ * repeating shapes when the series was summed (0 otherwise). */
 #define CH_PERIOD 4
-static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape, ch_count *tot,
-                       double *resid, int *iters, ahasd_error *err)
+#define CH_ITER_DIRECT 12
+static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape, double *dwork,
+                       ch_count *tot, double *resid, int *iters, ahasd_error *err)
 {
     int ret = AHASD_OK, n = cx->G * CH_CLS, i, iter, p, found = 0;
     double mass[CH_PERIOD + 1], mnext, dshape, rho;
@@ -963,6 +1078,12 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
         }
         if (found)
             break;
+        if (iter + 1 >= CH_ITER_DIRECT) {
+            /* not settled: the rest of the cycle exactly, by a linear solve */
+            *resid = 0.0;
+            ret = chain_direct(cx, nxt, dwork, tot, err);
+            break;
+        }
         {
             double *sh = shape + (size_t)(iter % CH_PERIOD) * n;
             for (i = 0; i < n; i++)
@@ -1178,7 +1299,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
     ch_ctx *cx;
     acct_t total, seg;
     ahasd_cost dc, vc;
-    double *buf, cost_ratio, resid = 0.0, transient = 0.0, overlap = 0.0, ctx, pD[CH_MAXD];
+    double *buf, *dwork, cost_ratio, resid = 0.0, transient = 0.0, overlap = 0.0, ctx, pD[CH_MAXD];
     double dsum, n_dec;
 
     acct_zero(&total);
@@ -1193,6 +1314,13 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         goto out;
     }
     cx = (ch_ctx *)(void *)buf;
+    dwork = ws_scratch(ws, 2, (size_t)n * n + 3 * (size_t)n +
+                                  (size_t)n * (sizeof(ch_count) / sizeof(double) + 1) +
+                                  (size_t)n * sizeof(size_t) / sizeof(double) + 1 + (size_t)n, 0);
+    if (dwork == NULL) {
+        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate the chain's linear-solve workspace");
+        goto out;
+    }
     plat_cost(p, PLAT_DRAFT, 1, (double)cfg->prompt_len, &dc);
     plat_cost(p, PLAT_VERIFY, 0, (double)cfg->prompt_len, &vc);
     cost_ratio = vc.time_s > 0.0 ? dc.time_s / vc.time_s : 0.0;
@@ -1232,7 +1360,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         ctx_setup(cx, cfg, p, &cc, &mk, &ed);
         if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1,
                                buf + sizeof(ch_ctx) / sizeof(double) + 1 + n,
-                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, &cyc, &resid,
+                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, dwork, &cyc, &resid,
                                &iters, err)))
             goto out;
         if (edc && cyc.committed > 0.0) {
@@ -1258,7 +1386,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         ctx_setup(cx, cfg, p, &cc, &mk, &ed);
         if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1,
                                buf + sizeof(ch_ctx) / sizeof(double) + 1 + n,
-                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, &cyc, &resid,
+                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, dwork, &cyc, &resid,
                                &iters, err)))
             goto out;
         if (!(cyc.committed > 0.0) || !(cyc.wall > 0.0)) {
