@@ -55,9 +55,12 @@
  * latency predictions (flag AHASD_FLAG_EXACT_PREDICTIONS): the PIM
  * pre-verifies the first tokens of the newest batch in chunks that fit the
  * NPU's remaining time; a rejection found there makes the batch known (the
- * NPU skips it, no flush) and the PIM restarts from the correction.  With
- * L_max >= 3 the tokens pre-verified are attributed to the newest batch
- * (the queued batches before it are not tracked individually).
+ * NPU skips it, no flush) and the PIM restarts from the correction.  TVC
+ * pre-verifies the oldest queued batch: the newest one at D = 2; at D >= 3
+ * an older one, which the chain knows was accepted (costing PIM time only).
+ * A batch the NPU would reject gets one more chance (rescue()): the first
+ * decision after it becomes the oldest queued batch may pre-verify it and
+ * find the rejection before the NPU reaches it.
  *
  * The flush tail.  When the NPU rejects batch J the PIM has been drafting
  * since S_{J+1} = F_J + w_J; the tokens completed by C_J (at most L_max - 1
@@ -125,6 +128,7 @@ typedef struct {
     double pn[CH_CLS][CH_MAXD][2][CH_KM][CH_KM + 1];
     double an[CH_CLS][CH_MAXD][2][CH_KM][CH_KM + 1];
     double pk[CH_CLS][CH_KM];     /* P(K = k) per class (any D, any branch)       */
+    int kq;                       /* mean draft length, rounded (queued batches)  */
     /* The flush tail: expected (wasted) work of the PIM between the start of
      * a batch tau seconds before a flush and the flush, with t undecided
      * batches already drafted after the doomed one: tail[t][i] at grid
@@ -779,6 +783,79 @@ static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, double
     }
 }
 
+/* ahasd with L_max >= 3: a batch J that the NPU will reject can still be
+ * rescued while it waits in the queue.  After J (at F_J, with the NPU's
+ * batch before it completing -a later) the PIM waits w; the first batch it
+ * starts once J is the oldest queued one (at once if D = 2 at J's decision,
+ * else when the NPU takes the batch before J, about -a - Ybar after F_J)
+ * has K' tokens (marks of the after-rejection class: it starts after J's
+ * last token); if it is done while the NPU is still on the batch before J
+ * (0 < R' <= Ybar, R' the time left until the NPU reaches J; D = 3 taken for
+ * its decision), an EDC stop there runs TVC on J's tokens not yet
+ * pre-verified (the first p are): a rejection found in chunk c makes J
+ * known (the NPU skips it, so C_J = C_{J-1}), J+1 is discarded and the PIM
+ * rolls back and restarts from J's correction at
+ * beta' = -R' + T_c + switch + rollback -- no flush.  Records the rescued
+ * outcomes (mass m times the joint probabilities of the tables) and returns
+ * the rescued mass of A in [p, k) with *asum_out its E[A; .]. */
+static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D, int b, int k,
+                     double a, double w, int p, double m, double *asum_out)
+{
+    int k2, c, c2, nch, M[CH_KM], mm[CH_KM], d2;
+    double T[CH_KM], Rr, pstop, pr, ar, mass, total = 0.0;
+
+    *asum_out = 0.0;
+    if (!cx->tvc || cx->L < 3 || !(a < 0.0) || p >= k)
+        return 0.0;
+    d2 = 3;
+    for (k2 = 1; k2 <= cx->KM; k2++) {
+        if (!(cx->pk[1][k2] > 0.0))
+            continue;
+        /* the first batch the PIM starts once J is the oldest queued one:
+         * right after J (D = 2), or once the NPU takes the batch before J,
+         * about -a - Ybar after F_J (D >= 3) */
+        Rr = -a - ((D <= 2 ? w : (w > -a - cx->ybar ? w : -a - cx->ybar)) + k2 * cx->td);
+        if (!(Rr > 0.0) || Rr > cx->ybar)
+            continue;
+        pstop = cx->pf[1][d2][1][k2] + cx->pn[1][d2][1][k2][k2];
+        if (!(pstop > 0.0))
+            continue;
+        nch = tvc_chunks(cx, Rr, k - p, M, mm, T);
+        for (c = 0; c < nch; c++) {
+            int lo = p + (c == 0 ? 0 : M[c - 1]), hi = p + M[c];
+            pr = cx->pn[cls][D][b][k][hi] - cx->pn[cls][D][b][k][lo];
+            ar = cx->an[cls][D][b][k][hi] - cx->an[cls][D][b][k][lo];
+            mass = m * pstop * pr;
+            if (!(mass > 0.0))
+                continue;
+            it->accepted += m * pstop * ar;
+            it->committed += m * pstop * ar + mass;
+            it->rounds += mass;
+            /* J+1: drafted, decided (stop), discarded */
+            it->drafted += mass * k2;
+            it->draft_tokens += mass * k2;
+            it->draft_wasted += mass * k2;
+            it->batches += mass;
+            it->batch_tokens += mass * k2;
+            it->decisions += mass;
+            it->stops += mass;
+            it->dmass[d2] += mass;
+            for (c2 = 0; c2 <= c; c2++)
+                it->pv[mm[c2]] += mass;
+            it->switches += 2.0 * mass;
+            it->rollbacks += mass;
+            it->preverify_s += mass * (T[c] + cx->sw);
+            {
+                double beta = -Rr + T[c] + cx->sw + cx->rb;
+                push(cx, nxt, 1, beta < 0.0 ? beta : 0.0, mass);
+            }
+            total += mass;
+            *asum_out += m * pstop * ar;
+        }
+    }
+    return total;
+}
+
 /* One batch drafted from lead beta in class cls, carrying mass m. */
 static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_count *it,
                        double *nxt)
@@ -815,7 +892,9 @@ static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_coun
             if (!(pfull + pnf > 0.0))
                 continue;
             if (b == 0) {
-                verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf, m * anf);
+                double ra, rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
+                verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf - rm,
+                                 m * anf - ra);
                 continue;
             }
             if (!cx->tvc) {
@@ -830,11 +909,38 @@ static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_coun
                 int M[CH_KM], mm[CH_KM], nch, mc, i;
                 double T[CH_KM], tend;
 
-                nch = a < 0.0 ? tvc_chunks(cx, R, k, M, mm, T) : 0;
+                if (D >= 3) {
+                    /* TVC pre-verifies the oldest queued batch, which is
+                     * older than this one and (this batch being drawn) was
+                     * accepted: PIM time, no rejection to find.  Its
+                     * length is taken as the mean draft length; this
+                     * batch's own chance comes at the next decision
+                     * (rescue). */
+                    nch = tvc_chunks(cx, R, cx->kq, M, mm, T);
+                    if (nch > 0) {
+                        double mass = m * (pfull + pnf), wj;
+                        tend = T[nch - 1] + cx->sw;
+                        for (i = 0; i < nch; i++)
+                            it->pv[mm[i]] += mass;
+                        it->switches += 2.0 * mass;
+                        it->preverify_s += mass * tend;
+                        wj = tend > wblock ? tend : wblock;
+                        {
+                            double ra, rm = rescue(cx, it, nxt, cls, D, b, k, a, wj, 0, m, &ra);
+                            verified_outcome(cx, it, nxt, a, k, k, wj, m * pfull, m * pnf - rm,
+                                             m * anf - ra);
+                        }
+                        continue;
+                    }
+                } else {
+                    nch = a < 0.0 ? tvc_chunks(cx, R, k, M, mm, T) : 0;
+                }
                 mc = nch > 0 ? M[nch - 1] : 0;
                 if (nch == 0) {
                     /* m < 1: the PIM keeps drafting */
-                    verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf, m * anf);
+                    double ra, rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
+                    verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf - rm,
+                                     m * anf - ra);
                     continue;
                 }
                 tend = T[nch - 1] + cx->sw;
@@ -874,9 +980,10 @@ static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_coun
                         /* every token pre-verified and accepted: decided, skipped */
                         verified_outcome(cx, it, nxt, a, k, 0, tend, m * pfull, 0.0, 0.0);
                     } else {
-                        verified_outcome(cx, it, nxt, a, k, k - mc,
-                                         tend > wblock ? tend : wblock, m * pfull, m * pnc,
-                                         m * anc);
+                        double wj = tend > wblock ? tend : wblock, ra;
+                        double rm = rescue(cx, it, nxt, cls, D, b, k, a, wj, mc, m, &ra);
+                        verified_outcome(cx, it, nxt, a, k, k - mc, wj, m * pfull,
+                                         m * pnc - rm, m * anc - ra);
                     }
                 }
             }
@@ -1196,6 +1303,18 @@ static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, cons
         ysum += pk * (cx->sync + cx->V[k]);
     }
     cx->ybar = tot > 0.0 ? ysum / tot : cx->sync + cx->V[1];
+    {
+        double ks = 0.0;
+        for (k = 1; k <= cx->KM; k++) {
+            pk = mk->pfull[0][k];
+            for (j = 0; j < k; j++)
+                pk += mk->pkj[0][k][j];
+            ks += pk * k;
+        }
+        cx->kq = tot > 0.0 ? (int)floor(ks / tot + 0.5) : 1;
+        if (cx->kq < 1)
+            cx->kq = 1;
+    }
     if (!(cx->ybar > 0.0))
         cx->ybar = 1e-300;
     cx->ymax = cx->sync + cx->V[cx->KM];
