@@ -87,5 +87,10 @@ if __name__ == "__main__":
     built = list((ROOT / "build" / ("cffi-asan" if SANITIZE else "cffi") / "ahasd").glob(
         MODULE.split(".")[-1] + "*.so"))
     for so in built:
-        shutil.copy2(so, HERE / so.name)
+        # Copy then rename: the rename is atomic, so a process that has the
+        # old module mapped keeps a valid file (overwriting it in place
+        # crashes such processes).
+        tmp = HERE / (so.name + ".tmp")
+        shutil.copy2(so, tmp)
+        os.replace(tmp, HERE / so.name)
         print(f"built {HERE / so.name}")
