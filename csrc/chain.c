@@ -82,11 +82,17 @@
 
 #include "internal.h"
 
-#define CH_G 48
+#define CH_G 64            /* capacity of the lead grid (points)          */
+#define CH_G_NEG 44        /* grid points at or below 0                   */
+#define CH_G_POS 8         /* grid points above 0 (ahasd: PIM still busy) */
+#define CH_G_SPECIAL 16    /* exact lead values of deterministic timings  */
 #define CH_CLS 2
 #define CH_MAXD (AHASD_MAX_LMAX + 1)
 #define CH_KM (AHASD_MAX_K + 1)
 #define CH_MAX_ITER 20000
+/* Draft lengths less likely than this are skipped: adaptive policies have
+ * long thin tails of K whose mass changes no output in its 6th digit. */
+#define CH_PK_NEGLIGIBLE 1e-8
 
 /* Expected events of a cycle (or of one batch step), in counts. */
 typedef struct {
@@ -107,7 +113,8 @@ typedef struct {
 typedef struct {
     double drafted;               /* draft tokens completed                       */
     double busy_tokens;           /* PIM drafting time, in draft-token units      */
-    double batches, decisions, stops;
+    double batches, batch_tokens; /* completed batches and their tokens           */
+    double decisions, stops;
     double pv[CH_KM];             /* pre-verifications of m tokens                */
     double switches, rollbacks;
     double preverify_s;
@@ -119,7 +126,8 @@ typedef struct {
     double ybar, ymax;
     double V[CH_KM];              /* NPU verification time of k drafts            */
     double PV[CH_KM];             /* PIM pre-verification time of m tokens        */
-    double lo, dx;                /* grid: beta_i = lo + i dx, beta_{G-1} = 0     */
+    double gx[CH_G];              /* grid of the lead beta, ascending; gx[i0] = 0 */
+    int i0;
     /* Marks, per start class c, depth D and branch b (0 continue, 1 stop):
      *   pf[c][D][b][k]      = P(K = k, full, b)
      *   pn[c][D][b][k][m]   = P(K = k, A < m, b)          (m = 0..k)
@@ -255,7 +263,7 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
  * P(counter >= 2)).  Updates are taken to precede the next visit. */
 static double edc_counter_continue(double f, double lambda)
 {
-    double pi[4] = {0.0, 0.0, 1.0, 0.0}, nx[4], sum = 0.0, acc = 0.0, surv, rho, z, pst;
+    double pi[4] = {0.0, 0.0, 1.0, 0.0}, nx[4], sum = 0.0, acc = 0.0, surv, pmf, rho, z, pst;
     unsigned int v;
 
     if (f < 0.0)
@@ -274,16 +282,19 @@ static double edc_counter_continue(double f, double lambda)
     }
     if (!(lambda > 1e-12))
         return 1.0;
-    if (!isfinite(lambda) || lambda > 1e9)
-        return pst;
+    if (!isfinite(lambda) || lambda > 700.0)
+        return pst;   /* hundreds of visits: the start is negligible (and e^-lambda underflows) */
     /* Visit v (from 0) happens when N > v and sees the counter after v
-     * updates: E[continues] = sum_v P(N > v) P(counter_v >= 2). */
+     * updates: E[continues] = sum_v P(N > v) P(counter_v >= 2).  P(N > v) by
+     * the pmf recursion p_v = p_{v-1} lambda / v; once the counter's law is
+     * within 1e-10 of stationary the rest is pst * sum_{v' >= v} P(N > v'). */
+    pmf = exp(-lambda);
+    surv = 1.0 - pmf;                     /* P(N > 0) */
     for (v = 0; v < 1000000u; v++) {
-        if (fabs(pi[2] + pi[3] - pst) < 1e-13) {
-            sum += pst * (lambda - acc);   /* sum_{v' >= v} P(N > v') */
+        if (fabs(pi[2] + pi[3] - pst) < 1e-10) {
+            sum += pst * (lambda - acc);
             break;
         }
-        surv = gsl_cdf_poisson_Q(v, lambda);
         if (surv < 1e-15)
             break;
         sum += (pi[2] + pi[3]) * surv;
@@ -293,6 +304,10 @@ static double edc_counter_continue(double f, double lambda)
         nx[2] = f * pi[1] + (1.0 - f) * pi[3];
         nx[3] = f * (pi[2] + pi[3]);
         memcpy(pi, nx, sizeof pi);
+        pmf *= lambda / (double)(v + 1);  /* P(N = v + 1) */
+        surv -= pmf;                      /* P(N > v + 1) */
+        if (surv < 0.0)
+            surv = 0.0;
     }
     return sum / lambda;
 }
@@ -560,6 +575,33 @@ static void tail_add(ch_tail *dst, const ch_tail *src, double w)
         d[i] += w * s[i];
 }
 
+/* Where x falls on the grid: gx[*i] <= x <= gx[*i + 1] with weight *fr on
+ * the upper point (x outside the grid is clamped to its ends). */
+static void grid_locate(const ch_ctx *cx, double x, int *i, double *fr)
+{
+    int lo = 0, hi = cx->G - 1, mid;
+
+    if (cx->G == 1 || x <= cx->gx[0]) {
+        *i = 0;
+        *fr = 0.0;
+        return;
+    }
+    if (x >= cx->gx[hi]) {
+        *i = hi - 1;
+        *fr = 1.0;
+        return;
+    }
+    while (hi - lo > 1) {
+        mid = (lo + hi) / 2;
+        if (cx->gx[mid] <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *i = lo;
+    *fr = (x - cx->gx[lo]) / (cx->gx[lo + 1] - cx->gx[lo]);
+}
+
 /* Accumulate w x V[t](tau) into acc, interpolating on the grid.  Points at
  * or beyond the flush (tau >= 0) are worth nothing.  If part of the weight
  * falls on the cell being computed (i_self, t_self), that weight is
@@ -572,13 +614,8 @@ static double tail_interp(const ch_ctx *cx, int t, double tau, double w, ch_tail
 
     if (!(tau < 0.0) || cx->G == 1 || !(w > 0.0))
         return 0.0;
-    u = (tau - cx->lo) / cx->dx;
-    if (u < 0.0)
-        u = 0.0;
-    i0 = (int)u;
-    if (i0 >= cx->G - 1)
-        return 0.0;
-    fr = u - i0;
+    grid_locate(cx, tau, &i0, &fr);
+    (void)u;
     if (i0 == i_self && t == t_self)
         self += w * (1.0 - fr);
     else
@@ -611,11 +648,13 @@ static void tail_build(ch_ctx *cx)
 
     if (cx->G == 1 || tmax < 0)
         return;
-    /* only rows t <= tmax are used; the last grid point (tau = 0) is zero */
+    /* only rows t <= tmax are used; at and above tau = 0 (the flush) the
+     * tail is empty */
     for (t = 0; t <= tmax; t++)
-        memset(&cx->tail[t][cx->G - 1], 0, sizeof(ch_tail));
-    for (i = cx->G - 2; i >= 0; i--) {
-        tau = cx->lo + i * cx->dx;
+        for (i = cx->i0; i < cx->G; i++)
+            memset(&cx->tail[t][i], 0, sizeof(ch_tail));
+    for (i = cx->i0 - 1; i >= 0; i--) {
+        tau = cx->gx[i];
         for (t = tmax; t >= 0; t--) {
             memset(&acc, 0, sizeof acc);
             self = 0.0;
@@ -648,6 +687,7 @@ static void tail_build(ch_ctx *cx)
                 acc.drafted += pk * k;
                 acc.busy_tokens += pk * k;
                 acc.batches += pk;
+                acc.batch_tokens += pk * k;
                 wblock = D >= L ? R : 0.0;
                 if (cx->edc) {
                     acc.decisions += pk;
@@ -670,25 +710,30 @@ static void tail_build(ch_ctx *cx)
                         self += tail_interp(cx, t + 1, a + wblock, pb, &acc, i, t);
                         continue;
                     }
+                    /* Work the flush interrupts is charged only up to the
+                     * flush (-a ahead): a share cut = min(1, -a / length)
+                     * of each pre-verification, switch and rollback. */
                     for (c = 0; c < nch; c++) {
                         int lo = c == 0 ? 0 : M[c - 1], c2;
                         double pc = cx->pn[TC][D][b][k][M[c]] - cx->pn[TC][D][b][k][lo];
+                        double len = T[c] + cx->sw + cx->rb, cut = len > -a ? -a / len : 1.0;
                         if (!(pc > 0.0))
                             continue;
                         for (c2 = 0; c2 <= c; c2++)
-                            acc.pv[mm[c2]] += pc;
-                        acc.switches += 2.0 * pc;
-                        acc.rollbacks += pc;
-                        acc.preverify_s += pc * (T[c] + cx->sw);
+                            acc.pv[mm[c2]] += pc * cut;
+                        acc.switches += 2.0 * pc * cut;
+                        acc.rollbacks += pc * cut;
+                        acc.preverify_s += pc * cut * (T[c] + cx->sw);
                         /* decided: the PIM rolls back and drafts again */
-                        self += tail_interp(cx, t, a + T[c] + cx->sw + cx->rb, pc, &acc, i, t);
+                        self += tail_interp(cx, t, a + len, pc, &acc, i, t);
                     }
                     w = pb - (cx->pn[TC][D][b][k][M[nch - 1]]);
                     if (w > 0.0) {
+                        double len = T[nch - 1] + cx->sw, cut = len > -a ? -a / len : 1.0;
                         for (c = 0; c < nch; c++)
-                            acc.pv[mm[c]] += w;
-                        acc.switches += 2.0 * w;
-                        acc.preverify_s += w * (T[nch - 1] + cx->sw);
+                            acc.pv[mm[c]] += w * cut;
+                        acc.switches += 2.0 * w * cut;
+                        acc.preverify_s += w * cut * (T[nch - 1] + cx->sw);
                         {
                             double tend = T[nch - 1] + cx->sw;
                             int decided = M[nch - 1] >= k;
@@ -710,24 +755,14 @@ static void tail_build(ch_ctx *cx)
  * between the two neighbouring grid points so that the mean is kept. */
 static void push(const ch_ctx *cx, double *nxt, int cls, double beta, double m)
 {
-    double u, fr;
+    double fr;
     int i, G = cx->G;
 
     if (G == 1) {
         nxt[cls] += m;
         return;
     }
-    u = (beta - cx->lo) / cx->dx;
-    if (u <= 0.0) {
-        nxt[cls * G] += m;
-        return;
-    }
-    if (u >= G - 1) {
-        nxt[cls * G + G - 1] += m;
-        return;
-    }
-    i = (int)u;
-    fr = u - i;
+    grid_locate(cx, beta, &i, &fr);
     nxt[cls * G + i] += m * (1.0 - fr);
     nxt[cls * G + i + 1] += m * fr;
 }
@@ -744,9 +779,11 @@ static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, double
     int bonus = 0;
 
     if (beta >= -1e-12 * (1.0 + fabs(y))) {
-        /* the PIM waited for this very result: no later draft exists */
+        /* the PIM has not started a later draft when this result comes (it
+         * waited for it, or is still pre-verifying or rolling back) */
         bonus = kv > 0;
-        beta = 0.0;
+        if (beta < 0.0)
+            beta = 0.0;
     }
     if (mf > 0.0) {
         it->wall += mf * inc;
@@ -769,16 +806,11 @@ static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, double
         /* the PIM's work from its next batch start until the flush is
          * wasted: the tail value at tau = S_{J+1} - C_J = beta */
         if (beta < 0.0 && cx->G > 1) {
-            double u = (beta - cx->lo) / cx->dx, fr;
+            double fr;
             int i0;
-            if (u < 0.0)
-                u = 0.0;
-            i0 = (int)u;
-            if (i0 < cx->G - 1) {
-                fr = u - i0;
-                it->tailmass[i0] += mn * (1.0 - fr);
-                it->tailmass[i0 + 1] += mn * fr;
-            }
+            grid_locate(cx, beta, &i0, &fr);
+            it->tailmass[i0] += mn * (1.0 - fr);
+            it->tailmass[i0 + 1] += mn * fr;
         }
     }
 }
@@ -809,7 +841,7 @@ static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D
         return 0.0;
     d2 = 3;
     for (k2 = 1; k2 <= cx->KM; k2++) {
-        if (!(cx->pk[1][k2] > 0.0))
+        if (!(cx->pk[1][k2] > CH_PK_NEGLIGIBLE))
             continue;
         /* the first batch the PIM starts once J is the oldest queued one:
          * right after J (D = 2), or once the NPU takes the batch before J,
@@ -846,8 +878,7 @@ static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D
             it->rollbacks += mass;
             it->preverify_s += mass * (T[c] + cx->sw);
             {
-                double beta = -Rr + T[c] + cx->sw + cx->rb;
-                push(cx, nxt, 1, beta < 0.0 ? beta : 0.0, mass);
+                push(cx, nxt, 1, -Rr + T[c] + cx->sw + cx->rb, mass);
             }
             total += mass;
             *asum_out += m * pstop * ar;
@@ -864,7 +895,7 @@ static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_coun
     double a, R, y, wblock, pk, pfull, pnf, anf;
 
     for (k = 1; k <= KM; k++) {
-        if (!(cx->pk[cls][k] > 0.0))
+        if (!(cx->pk[cls][k] > CH_PK_NEGLIGIBLE))
             continue;
         a = beta + k * cx->td;
         npu_state(cx, a, &D, &R);
@@ -963,7 +994,7 @@ static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_coun
                     it->committed += m * ac + mcm;
                     it->rounds += mcm;
                     /* the batch is known: the NPU skips it, C_{j+1} = C_j */
-                    push(cx, nxt, 1, a + w < 0.0 ? a + w : 0.0, mcm);
+                    push(cx, nxt, 1, a + w, mcm);
                 }
                 /* no rejection in the pre-verified prefix */
                 {
@@ -1038,7 +1069,7 @@ static int chain_direct(const ch_ctx *cx, const double *v, double *work, ch_coun
         s = idx[a];
         memset(nx, 0, n * sizeof *nx);
         memset(&R[a], 0, sizeof R[a]);
-        step_state(cx, s / cx->G, cx->G == 1 ? 0.0 : cx->lo + (s % cx->G) * cx->dx, 1.0, &R[a],
+        step_state(cx, s / cx->G, cx->gx[s % cx->G], 1.0, &R[a],
                    nx);
         for (t = 0; t < n; t++)
             if (nx[t] > 0.0 && pos[t] < 0) {
@@ -1135,7 +1166,7 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
     memset(hist, 0, sizeof hist);
     /* a cycle starts after a flush: class "after rejection", the PIM starts
      * drafting as the (idle) NPU's last completion, beta = 0 */
-    cur[1 * cx->G + (cx->G - 1)] = 1.0;
+    cur[1 * cx->G + cx->i0] = 1.0;
     for (p = 0; p <= CH_PERIOD; p++)
         mass[p] = 1.0;      /* mass[q]: total mass q steps ago (q = 0: now) */
     *resid = 0.0;
@@ -1145,7 +1176,7 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
         for (i = 0; i < n; i++) {
             if (!(cur[i] > 1e-300))
                 continue;
-            step_state(cx, i / cx->G, cx->G == 1 ? 0.0 : cx->lo + (i % cx->G) * cx->dx, cur[i],
+            step_state(cx, i / cx->G, cx->gx[i % cx->G], cur[i],
                        &it, nxt);
         }
         count_add(tot, &it, 1.0);
@@ -1214,6 +1245,7 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
         tot->draft_tokens += w * tl->busy_tokens;
         tot->draft_wasted += w * tl->busy_tokens;
         tot->batches += w * tl->batches;
+        tot->batch_tokens += w * tl->batch_tokens;
         tot->decisions += w * tl->decisions;
         tot->stops += w * tl->stops;
         for (m2 = 1; m2 <= cx->KM; m2++)
@@ -1275,6 +1307,80 @@ static void costs_setup(const ahasd_config *cfg, const plat_t *p, double ctx, do
     (void)e;
 }
 
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The grid of the lead beta.  Deterministic timings put beta exactly on
+ * values such as -Y(k) (the NPU is the bottleneck, the PIM not blocked) or
+ * -Y(k) - n Ybar (blocked behind n more batches), and interpolating such a
+ * point mass across the kink at a = beta + X = 0 would create look-ahead
+ * that does not exist.  So the grid holds 0, those values for the most
+ * likely k, a uniform fill of [-(L_max - 1) Y_max - 2 switch, 0], and, for
+ * ahasd, points above 0 up to rollback + 2 switch + preverify(m_max) (the
+ * PIM may still be busy when the NPU completes). */
+static void grid_build(ch_ctx *cx, const ch_marks *mk)
+{
+    double pts[3 * CH_G], lo, hi, best, tol;
+    int n = 0, i, j, k, used[CH_KM], ns = 0, nb, m;
+
+    if (cx->L == 1 || !(cx->ymax > 0.0)) {
+        cx->G = 1;
+        cx->gx[0] = 0.0;
+        cx->i0 = 0;
+        return;
+    }
+    lo = -((cx->L - 1) * cx->ymax + 2.0 * cx->sw);
+    hi = cx->tvc ? cx->rb + 2.0 * cx->sw + cx->PV[cx->mmax < cx->KM ? cx->mmax : cx->KM] : 0.0;
+    tol = 1e-9 * (-lo);
+    pts[n++] = lo;
+    pts[n++] = 0.0;
+    /* special values, most likely k first */
+    memset(used, 0, sizeof used);
+    while (ns < CH_G_SPECIAL) {
+        best = 0.0;
+        nb = 0;
+        for (k = 1; k <= cx->KM; k++)
+            if (!used[k] && mk->pfull[0][k] + mk->pkj[0][k][0] + cx->pk[0][k] > best) {
+                best = mk->pfull[0][k] + cx->pk[0][k];
+                nb = k;
+            }
+        if (nb == 0)
+            break;
+        used[nb] = 1;
+        for (m = 0; m <= cx->L - 2 && ns < CH_G_SPECIAL; m++) {
+            double v = -(cx->sync + cx->V[nb]) - m * cx->ybar;
+            if (v > lo) {
+                pts[n++] = v;
+                ns++;
+            }
+        }
+    }
+    for (i = 1; i < CH_G_NEG - ns - 1; i++)
+        pts[n++] = lo * (1.0 - (double)i / (CH_G_NEG - ns - 1));
+    if (hi > tol)
+        for (i = 1; i <= CH_G_POS; i++)
+            pts[n++] = hi * (double)i / CH_G_POS;
+    qsort(pts, (size_t)n, sizeof pts[0], dbl_cmp);
+    /* merge points closer than tol (keep 0 exact) */
+    for (i = 0, j = 0; i < n; i++) {
+        if (j > 0 && pts[i] - cx->gx[j - 1] <= tol) {
+            if (pts[i] == 0.0)
+                cx->gx[j - 1] = 0.0;
+            continue;
+        }
+        if (j < CH_G)
+            cx->gx[j++] = pts[i];
+    }
+    cx->G = j;
+    cx->i0 = 0;
+    for (i = 0; i < cx->G; i++)
+        if (cx->gx[i] == 0.0)
+            cx->i0 = i;
+}
+
 static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, const ch_costs *cc,
                       const ch_marks *mk, const ch_edc *ed)
 {
@@ -1318,16 +1424,8 @@ static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, cons
     if (!(cx->ybar > 0.0))
         cx->ybar = 1e-300;
     cx->ymax = cx->sync + cx->V[cx->KM];
-    if (cx->L == 1 || !(cx->ymax > 0.0)) {
-        cx->G = 1;
-        cx->lo = 0.0;
-        cx->dx = 1.0;
-    } else {
-        cx->G = CH_G;
-        cx->lo = -((cx->L - 1) * cx->ymax + 2.0 * cx->sw);
-        cx->dx = -cx->lo / (cx->G - 1);
-    }
-    ctx_marks(cx, mk, ed);
+    ctx_marks(cx, mk, ed);      /* before the grid: it ranks k by cx->pk */
+    grid_build(cx, mk);
     tail_build(cx);
 }
 
