@@ -20,6 +20,7 @@ import importlib.util
 import math
 import numbers
 import os
+import stat
 import time
 import tomllib
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from .errors import ConfigError
 
 __all__ = [
     "KINDS", "data_root", "list_presets", "show_preset", "preset_path", "read_toml",
-    "take_fields", "format_value", "unit_of",
+    "take_fields", "format_value", "unit_of", "as_cint", "strict_init",
 ]
 
 #: Preset kinds and their data sub-directories (singular aliases accepted).
@@ -63,6 +64,23 @@ def as_int(value: Any, field: str) -> int:
     if not math.isfinite(v) or not v.is_integer():
         raise ConfigError(f"{field} = {value!r} is not allowed: must be an integer")
     return int(v)
+
+
+#: The range of a C ``int`` (every integer field of the C structs).
+C_INT_MIN, C_INT_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
+def as_cint(value: Any, field: str, lo: int = C_INT_MIN, hi: int = C_INT_MAX) -> int:
+    """``value`` as an int in [lo, hi] (default: what a C ``int`` holds).
+
+    Refuses what :func:`as_int` refuses, and integers the C struct field
+    cannot hold (which cffi would reject with an OverflowError).
+    """
+    v = as_int(value, field)
+    if not lo <= v <= hi:
+        raise ConfigError(f"{field} = {value!r} is not allowed: must be an integer in "
+                          f"[{lo}, {hi}]")
+    return v
 
 
 def as_real(value: Any, field: str) -> float:
@@ -249,6 +267,43 @@ _RECENT: dict[tuple[str, str, str], tuple[float, Any]] = {}
 FRESH_S = 0.5
 
 
+def strict_init(cls: type) -> type:
+    """Make the constructor of dataclass ``cls`` raise ConfigError, not TypeError,
+    for an unknown (misspelled) keyword, a missing required field or extra
+    positional arguments, naming the field and the allowed ones.
+
+    Only errors of argument binding are converted (they are raised before the
+    constructor's body runs, so their traceback has no deeper frame); a
+    TypeError from inside the constructor propagates unchanged.  Costs nothing
+    on the success path.
+    """
+    import functools
+    import inspect
+
+    orig = cls.__init__  # type: ignore[misc]
+    sig = inspect.signature(orig)
+    names = [n for n in sig.parameters if n != "self" and not n.startswith("_")]
+
+    @functools.wraps(orig)
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        try:
+            orig(self, *args, **kw)
+        except TypeError as exc:
+            tb = exc.__traceback__
+            if tb is None or tb.tb_next is not None:
+                raise
+            unknown = [k for k in kw if k not in sig.parameters]
+            if unknown:
+                msg = (f"{cls.__name__} has no field '{unknown[0]}'"
+                       f"{close_names(unknown[0], names)}; fields: {', '.join(names)}")
+            else:
+                msg = f"{cls.__name__}: {exc}; fields: {', '.join(names)}"
+            raise ConfigError(msg) from None
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
+
+
 def load_preset(kind: str, name: str, loader: Callable[[Path], Any]) -> Any:
     """``loader(path)`` of preset ``name``, cached while the file is unchanged.
 
@@ -257,7 +312,9 @@ def load_preset(kind: str, name: str, loader: Callable[[Path], Any]) -> Any:
     (size, modification time) at most every FRESH_S seconds, so tight loops
     do not pay a system call per lookup; a .toml path is checked every time.
     """
-    if not isinstance(name, str) or name.endswith(".toml"):
+    if not isinstance(name, str) or not name:
+        preset_path(kind, name)   # raises: a preset name is a non-empty string
+    if name.endswith(".toml"):
         return _load_preset(kind, name, loader)
     recent_key = (kind, name, str(data_root()))
     hit = _RECENT.get(recent_key)
@@ -282,6 +339,8 @@ def _load_preset(kind: str, name: str, loader: Callable[[Path], Any]) -> Any:
     except (OSError, ValueError):
         preset_path(k, name)   # raises the helpful error (unknown name, missing file)
         raise ConfigError(f"{fname}: cannot read") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{k} preset file {name!r} is not a regular file")
     key = (k, fname, st.st_mtime_ns, st.st_size)
     obj = _LOADED.get(key)
     if obj is None:
@@ -331,6 +390,11 @@ def _read_toml_cached(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -341,7 +341,8 @@ typedef struct {
 
 /* Fill a configuration with the library defaults (no hardware: every device
  * absent; the caller sets hw, models and profile).  Defaults: schedule sync,
- * fixed k = 4, k_min 1, k_max 16, i.i.d. profile alpha = 0.8, P = 128,
+ * fixed k = 4, k_min 1, k_max 16, i.i.d. profile alpha = 0.8, tree depth 4
+ * with 2 children per node and no pruning, P = 128,
  * N = 1024, l_max = 3, m_max = 8, k_design 0, segments 2, moving-average TVC. */
 int ahasd_config_default(ahasd_config *cfg, ahasd_error *err);
 
@@ -569,12 +570,6 @@ int ahasd_sweep(const ahasd_config *base, size_t n_points, size_t n_params,
                 const int *out_ids, int simulate, uint64_t seed, int n_runs,
                 double *out, int *status, ahasd_workspace *ws, ahasd_error *err);
 
-/* CDEF END */
-
-/* NOTE: the two declarations below are kept outside the cffi region until
- * their implementations (csrc/optimize.c, csrc/calibrate.c) exist, so that the
- * extension keeps importing meanwhile.  Whoever implements one moves its
- * block (typedef + function) up, just above the CDEF END marker. */
 /* ------------------------------------------------------------------ */
 /* Optimisation and calibration (GSL minimisers and least squares)      */
 /* ------------------------------------------------------------------ */
@@ -620,7 +615,7 @@ int ahasd_calibrate(const ahasd_config *configs, size_t n_obs, const int *out_id
                     double *x, const double *lo, const double *hi, double *stderr_out,
                     ahasd_fit_summary *sum, ahasd_workspace *ws, ahasd_error *err);
 
-
+/* CDEF END */
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,11 @@ int ahasd_config_default(ahasd_config *cfg, ahasd_error *err)
     cfg->policy.arms[4] = 8;
     cfg->policy.bandit_explore = 1.4142135623730951;
     cfg->policy.bandit_cost_ratio = 0.0;
+    /* a binary token tree of depth 4 (30 nodes), no pruning */
+    cfg->policy.tree_depth = 4;
+    for (int d = 0; d < AHASD_MAX_TREE_DEPTH; d++)
+        cfg->policy.tree_branch[d] = d < 4 ? 2 : 1;
+    cfg->policy.tree_prune = 0.0;
     ret = ahasd_profile_iid(&cfg->profile, 0.8, err);
     if (ret != AHASD_OK)
         goto out;
@@ -93,6 +98,14 @@ int ahasd_config_validate(const ahasd_config *cfg, ahasd_error *err)
         goto out;
     if ((ret = ahasd_policy_validate(&cfg->policy, err)))
         goto out;
+    if (cfg->policy.kind == AHASD_POLICY_TREE && cfg->schedule != AHASD_SCHED_AUTOREGRESSIVE &&
+        cfg->schedule != AHASD_SCHED_SERIAL && cfg->schedule != AHASD_SCHED_SYNC) {
+        ret = err_set(err, AHASD_ERR_UNSUPPORTED,
+                      "policy 'tree' is supported by autoregressive/serial/sync; schedule '%s' "
+                      "drafts chains of tokens only (use policy 'fixed' or an adaptive one, or "
+                      "schedule 'sync' for token trees)", sname);
+        goto out;
+    }
     if ((ret = err_check_int(err, "hw.", "draft_dev", cfg->hw.draft_dev, 0, 3)))
         goto out;
     if ((ret = err_check_int(err, "hw.", "verify_dev", cfg->hw.verify_dev, 0, 3)))
@@ -100,8 +113,9 @@ int ahasd_config_validate(const ahasd_config *cfg, ahasd_error *err)
     if (two_devices(cfg->schedule) && cfg->hw.draft_dev == cfg->hw.verify_dev) {
         ret = err_set(err, AHASD_ERR_SCHEDULE,
                       "schedule '%s' needs two devices, but the hardware drafts and verifies "
-                      "on the same device (%d); use 'serial' or a two-device platform", sname,
-                      cfg->hw.draft_dev);
+                      "on the same one (hw.draft_dev = hw.verify_dev = %d, %s); use 'serial' "
+                      "or a two-device platform", sname, cfg->hw.draft_dev,
+                      ahasd_device_name(cfg->hw.draft_dev));
         goto out;
     }
     if (cfg->schedule == AHASD_SCHED_PARTITIONED && cfg->use_explicit_costs) {

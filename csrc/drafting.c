@@ -63,6 +63,13 @@
  * classes has no unique law: stat_start then falls back to the Cesaro limit
  * from start[] (lazy power iteration), start[] is a validation error.
  *
+ * Token trees (policy 'tree'): validated here (tree_validate), but a tree
+ * round is not a batch of K chained tokens, so dd_table_get refuses it;
+ * tree.c holds its law.  ahasd_draft_dist and ahasd_draft_sample report a
+ * tree with K = its depth and A the accepted depth; dd_fixed_k_tail gives
+ * tree.c the per-depth acceptance of fixed-k chains (it needs the start
+ * laws below).
+ *
  * BanditSpec: the analytical table is that of the steady arm, the arm with
  * the largest expected reward (A + 1)/(K c + 1), each arm's A taken under
  * that arm's own stationary start law; bandit_steady adds the UCB1 bound on
@@ -206,11 +213,48 @@ out:
     return ret;
 }
 
+/* The tree fields: tree_depth in 1..AHASD_MAX_TREE_DEPTH, tree_branch[d]
+ * >= 1 for d < tree_depth, n_1 + ... + n_D <= AHASD_MAX_TREE_NODES nodes
+ * (n_d = tree_branch[0] ... tree_branch[d-1]), tree_prune in [0, 1). */
+static int tree_validate(const ahasd_policy *p, ahasd_error *err)
+{
+    int ret = AHASD_OK, d;
+    long nd = 1, total = 0;
+    char name[40];
+
+    if ((ret = err_check_int(err, "policy.", "tree_depth", p->tree_depth, 1,
+                             AHASD_MAX_TREE_DEPTH)))
+        goto out;
+    for (d = 0; d < p->tree_depth; d++) {
+        if (p->tree_branch[d] < 1 || p->tree_branch[d] > AHASD_MAX_TREE_NODES) {
+            snprintf(name, sizeof name, "tree_branch[%d]", d);
+            ret = err_check_int(err, "policy.", name, p->tree_branch[d], 1,
+                                AHASD_MAX_TREE_NODES);
+            goto out;
+        }
+        nd *= p->tree_branch[d];          /* <= 1024^2 before the check below */
+        total += nd;
+        if (total > AHASD_MAX_TREE_NODES) {
+            ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                          "policy.tree_branch = [%d, ...] with tree_depth = %d gives more than "
+                          "%d nodes (%ld by depth %d): the tree (sum over depths of the "
+                          "products of the branching factors) must have at most "
+                          "AHASD_MAX_TREE_NODES = %d nodes", p->tree_branch[0], p->tree_depth,
+                          AHASD_MAX_TREE_NODES, total, d + 1, AHASD_MAX_TREE_NODES);
+            goto out;
+        }
+    }
+    ret = err_check_real(err, "policy.", "tree_prune", p->tree_prune, 0.0, 1.0, CHK_HI_OPEN);
+out:
+    return ret;
+}
+
 /* kind, k_min >= 1, k_min <= k_max <= AHASD_MAX_K, then the kind's own
  * fields: fixed k in [k_min, k_max]; svip_c > 0, svip_h >= 0; adaedl_gamma > 0,
  * adaedl_lambda in [0, 1]; specdecpp_tau in (0, 1), specdecpp_grid in
  * 8..4096; banditspec 1..AHASD_MAX_ARMS arms in [k_min, k_max], explore >= 0,
- * bandit_cost_ratio finite.  Messages name "policy.<field>". */
+ * bandit_cost_ratio finite; tree as tree_validate.  Messages name
+ * "policy.<field>". */
 int ahasd_policy_validate(const ahasd_policy *p, ahasd_error *err)
 {
     int ret = AHASD_OK, i;
@@ -249,6 +293,9 @@ int ahasd_policy_validate(const ahasd_policy *p, ahasd_error *err)
                                   CHK_LO_OPEN | CHK_HI_OPEN)))
             break;
         ret = err_check_int(err, "policy.", "specdecpp_grid", p->specdecpp_grid, 8, 4096);
+        break;
+    case AHASD_POLICY_TREE:
+        ret = tree_validate(p, err);
         break;
     default: /* AHASD_POLICY_BANDITSPEC */
         if ((ret = err_check_int(err, "policy.", "n_arms", p->n_arms, 1, AHASD_MAX_ARMS)))
@@ -916,6 +963,66 @@ out:
     return ret;
 }
 
+/* P(A >= d | fixed k, long-run starts), d = 0..k (tree.c's per-depth
+ * acceptance): the alive forward of fixed_k_mean_accepted per start s gives
+ * P(E | s) and surv[s][d] = P(tokens 1..d accepted | s); the long-run start
+ * law of that batch chain weighs them.  Stack only. */
+int dd_fixed_k_tail(const ahasd_profile *p, int k, double *p_ge, ahasd_error *err)
+{
+    int ret = AHASD_OK, B, s, i, b, b2;
+    double PE[AHASD_MAX_BUCKETS * AHASD_MAX_BUCKETS];
+    double surv[AHASD_MAX_BUCKETS][AHASD_MAX_K + 1];
+    double al[AHASD_MAX_BUCKETS], nx[AHASD_MAX_BUCKETS], stat[AHASD_MAX_BUCKETS];
+    double start[AHASD_MAX_BUCKETS], a, m, dp;
+
+    if (p == NULL || p_ge == NULL) {
+        ret = err_set(err, AHASD_ERR_NULL, "dd_fixed_k_tail: a required pointer is NULL");
+        goto out;
+    }
+    if ((ret = err_check_int(err, "", "k", k, 1, AHASD_MAX_K)))
+        goto out;
+    if ((ret = ahasd_profile_validate(p, err)))
+        goto out;
+    B = p->buckets;
+    memset(PE, 0, sizeof PE);
+    memset(surv, 0, sizeof surv);
+    for (s = 0; s < B; s++) {
+        memset(al, 0, sizeof al);
+        al[s] = 1.0;
+        for (i = 1; i <= k; i++) {
+            dp = pow(p->position_decay, (double)(i - 1));
+            memset(nx, 0, sizeof nx);
+            for (b = 0; b < B; b++) {
+                if (al[b] == 0.0)
+                    continue;
+                a = p->accept[b] * dp;
+                PE[s * B + b] += al[b] * (1.0 - a);
+                m = al[b] * a;
+                surv[s][i] += m;
+                if (i == k) {
+                    PE[s * B + b] += m;
+                    continue;
+                }
+                for (b2 = 0; b2 < B; b2++)
+                    nx[b2] += m * p->q[b * QS + b2];
+            }
+            memcpy(al, nx, sizeof al);
+        }
+    }
+    if ((ret = start_law(p, start, err)))
+        goto out;
+    if ((ret = batch_start_law(p, PE, start, stat, err)))
+        goto out;
+    p_ge[0] = 1.0;
+    for (i = 1; i <= k; i++) {
+        p_ge[i] = 0.0;
+        for (s = 0; s < B; s++)
+            p_ge[i] += stat[s] * surv[s][i];
+    }
+out:
+    return ret;
+}
+
 /* mu[a] = E[reward]/r_max of each arm, and the best arm's index (the first
  * of equal maxima). */
 static int bandit_arm_values(const ahasd_profile *p, const ahasd_policy *pol, double c,
@@ -1023,6 +1130,13 @@ static int policy_equal(const ahasd_policy *a, const ahasd_policy *b)
         return a->adaedl_gamma == b->adaedl_gamma && a->adaedl_lambda == b->adaedl_lambda;
     case AHASD_POLICY_SPECDECPP:
         return a->specdecpp_tau == b->specdecpp_tau && a->specdecpp_grid == b->specdecpp_grid;
+    case AHASD_POLICY_TREE:
+        if (a->tree_depth != b->tree_depth || a->tree_prune != b->tree_prune)
+            return 0;
+        for (i = 0; i < a->tree_depth && i < AHASD_MAX_TREE_DEPTH; i++)
+            if (a->tree_branch[i] != b->tree_branch[i])
+                return 0;
+        return 1;
     default:
         if (a->n_arms != b->n_arms)
             return 0;
@@ -1151,6 +1265,12 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
         goto out;
     }
     *out = NULL;
+    if (pol->kind == AHASD_POLICY_TREE) {
+        ret = err_set(err, AHASD_ERR_UNSUPPORTED,
+                      "policy 'tree' has no per-batch (K, A) table: a tree round is described "
+                      "by tree_build (tree.c), which the serial and sync schedules use");
+        goto out;
+    }
     /* A key equal to a cached one is valid (the cache only holds validated
      * keys, compared over the fields validation reads, and NaN equals
      * nothing): validation runs on misses only. */
@@ -1204,6 +1324,47 @@ out:
 /* Public summaries                                                    */
 /* ================================================================== */
 
+/* The start_bucket argument of the public drafting functions. */
+static int check_start(const ahasd_profile *prof, int start_bucket, ahasd_error *err)
+{
+    if (start_bucket != AHASD_START_INIT && start_bucket != AHASD_START_STATIONARY &&
+        (start_bucket < 0 || start_bucket >= prof->buckets))
+        return err_set(err, AHASD_ERR_BAD_PARAM,
+                       "start_bucket = %d is not allowed: must be a bucket in [0, %d], "
+                       "AHASD_START_INIT (-1) or AHASD_START_STATIONARY (-2)",
+                       start_bucket, prof->buckets - 1);
+    return AHASD_OK;
+}
+
+/* The tree policy's summary: K is the tree's depth D (the length of the
+ * speculated path, so that every tree_branch = 1 gives exactly fixed k = D)
+ * and A the accepted depth; the per-depth acceptance is the stationary one
+ * (tree.c), so start_bucket only has to be valid.  The tree's node counts
+ * (drafted, verified) are not part of this summary. */
+static int tree_summary(const ahasd_profile *prof, const ahasd_policy *pol, int start_bucket,
+                        ahasd_draft_summary *out, ahasd_error *err)
+{
+    int ret = AHASD_OK, D, j;
+    tree_t t;
+
+    if ((ret = tree_build(prof, pol, &t, err)))
+        goto out;
+    if ((ret = check_start(prof, start_bucket, err)))
+        goto out;
+    D = t.depth;
+    out->k_max = D;
+    out->p_k[D] = 1.0;
+    for (j = 0; j <= D; j++)
+        out->p_ka[D * (AHASD_MAX_K + 1) + j] = t.p_a[j];
+    out->mean_draft_len = D;
+    out->mean_accepted = t.mean_accepted;
+    out->p_full = t.p_a[D];
+    out->tokens_per_round = t.mean_accepted + 1.0;
+    out->acceptance_rate = t.mean_accepted / D;
+out:
+    return ret;
+}
+
 /* The summary of P(K, A) for a start (bucket s, start[] or stat_start[])
  * from the cached table: p_ka[k][j] = sum_s w_s pka[s][k][j] and its moments.
  * BanditSpec uses its steady arm, which needs pol->bandit_cost_ratio > 0
@@ -1221,16 +1382,14 @@ int ahasd_draft_dist(const ahasd_profile *prof, const ahasd_policy *pol, int sta
         goto out;
     }
     memset(out, 0, sizeof *out);
-    if ((ret = dd_table_get(ws, prof, pol, -1.0, 0, &t, err)))
-        goto out;
-    if (start_bucket != AHASD_START_INIT && start_bucket != AHASD_START_STATIONARY &&
-        (start_bucket < 0 || start_bucket >= prof->buckets)) {
-        ret = err_set(err, AHASD_ERR_BAD_PARAM,
-                      "start_bucket = %d is not allowed: must be a bucket in [0, %d], "
-                      "AHASD_START_INIT (-1) or AHASD_START_STATIONARY (-2)",
-                      start_bucket, prof->buckets - 1);
+    if (pol->kind == AHASD_POLICY_TREE) {
+        ret = tree_summary(prof, pol, start_bucket, out, err);
         goto out;
     }
+    if ((ret = dd_table_get(ws, prof, pol, -1.0, 0, &t, err)))
+        goto out;
+    if ((ret = check_start(prof, start_bucket, err)))
+        goto out;
     B = t->B;
     KM = t->kmax;
     nK = KM + 1;
@@ -1384,9 +1543,39 @@ int drafter_next(drafter_t *d, gsl_rng *rng, int prev, int *accepted, int *stop)
                          accepted, stop);
 }
 
-/* Monte Carlo with the simulator's drafter.  start_bucket >= 0: every
- * batch's first token is in that bucket; AHASD_START_INIT: every batch's first
- * token ~ init (or the stationary law of q); AHASD_START_STATIONARY: one chain
+/* Trees: n rounds of tree_sample (K = the depth, A the accepted depth),
+ * rounds independent (tree.c), the generator seeded as ws_rng seeds. */
+static int tree_draw(const ahasd_profile *prof, const ahasd_policy *pol, uint64_t seed,
+                     size_t n, int *k_out, int *a_out, ahasd_error *err)
+{
+    int ret = AHASD_OK;
+    size_t i;
+    tree_t t;
+    gsl_rng *rng = NULL;
+
+    if ((ret = tree_build(prof, pol, &t, err)))
+        goto out;
+    rng = gsl_rng_alloc(gsl_rng_taus2);
+    if (rng == NULL) {
+        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate a random number generator");
+        goto out;
+    }
+    gsl_rng_set(rng, (unsigned long)(seed ^ (seed >> 32)) +
+                         (unsigned long)(seed >> 32) * 2654435761UL);
+    for (i = 0; i < n; i++) {
+        k_out[i] = t.depth;
+        a_out[i] = tree_sample(&t, rng);
+    }
+out:
+    if (rng != NULL)
+        gsl_rng_free(rng);
+    return ret;
+}
+
+/* Monte Carlo with the simulator's drafter (trees: tree_draw).
+ * start_bucket >= 0: every batch's first token is in that bucket;
+ * AHASD_START_INIT: every batch's first token ~ init (or the stationary law
+ * of q); AHASD_START_STATIONARY: one chain
  * of batches, each starting from row E of q of the batch before, the first
  * from the first-token law, after SAMPLE_BURN_IN discarded batches (so the
  * sample follows the long-run law up to a burn-in bias that decays
@@ -1408,12 +1597,10 @@ int ahasd_draft_sample(const ahasd_profile *prof, const ahasd_policy *pol, int s
     }
     if ((ret = drafter_init(&d, prof, pol, err)))
         goto out;
-    if (start_bucket != AHASD_START_INIT && start_bucket != AHASD_START_STATIONARY &&
-        (start_bucket < 0 || start_bucket >= prof->buckets)) {
-        ret = err_set(err, AHASD_ERR_BAD_PARAM,
-                      "start_bucket = %d is not allowed: must be a bucket in [0, %d], "
-                      "AHASD_START_INIT (-1) or AHASD_START_STATIONARY (-2)",
-                      start_bucket, prof->buckets - 1);
+    if ((ret = check_start(prof, start_bucket, err)))
+        goto out;
+    if (pol->kind == AHASD_POLICY_TREE) {
+        ret = tree_draw(prof, pol, seed, n, k_out, a_out, err);
         goto out;
     }
     if (pol->kind == AHASD_POLICY_BANDITSPEC) {

@@ -1,8 +1,8 @@
 /*
  * internal.h -- interfaces between the modules of the C core.  Not installed,
  * not seen by cffi.  Module prefixes: err_ (error.c), plat_ (costs.c),
- * dd_/drafter_/bandit_ (drafting.c), acct_ (result.c), sched_ (schedule.c),
- * chain_ (chain.c), sim_ (sim.c), ws_ (workspace.c).
+ * dd_/drafter_/bandit_ (drafting.c), tree_ (tree.c), acct_ (result.c),
+ * sched_ (schedule.c), chain_ (chain.c), sim_ (sim.c), ws_ (workspace.c).
  */
 #ifndef AHASD_INTERNAL_H
 #define AHASD_INTERNAL_H
@@ -195,6 +195,55 @@ int bandit_choose(const bandit_t *b);                  /* arm index             
 void bandit_update(bandit_t *b, int arm, double reward01);
 /* Reward of a round in [0, 1] for the bandit (see ahasd_policy). */
 double bandit_reward(const ahasd_policy *pol, double cost_ratio, int k, int a);
+
+/* ------------------------------------------------------------------ */
+/* tree.c: token-tree drafting (AHASD_POLICY_TREE)                      */
+/* ------------------------------------------------------------------ */
+/* One round's token tree and the law of its accepted depth A (the model is
+ * stated above tree_build in tree.c).  Nodes are numbered breadth-first,
+ * children of a node in rank order; node arrays hold n_total entries. */
+typedef struct {
+    int depth;                                  /* D                                  */
+    int n_total;                                /* nodes drafted per round            */
+    int n_kept;                                 /* nodes verified (after pruning)     */
+    int level_pos[AHASD_MAX_TREE_DEPTH];        /* positions of the DLM pass that
+                                                   drafts depth d + 1 (n_d, n_0 = 1)  */
+    int level_nodes[AHASD_MAX_TREE_DEPTH + 1];  /* nodes at depth d (d = 1..D)        */
+    int level_kept[AHASD_MAX_TREE_DEPTH + 1];   /* of which kept                      */
+    double acc[AHASD_MAX_TREE_DEPTH + 1];       /* a_d: per-trial acceptance, d=1..D  */
+    double p_ge[AHASD_MAX_TREE_DEPTH + 1];      /* P(A >= d) = sum of path products   */
+    double p_a[AHASD_MAX_TREE_DEPTH + 1];       /* P(A = j) by the stopping recursion */
+    double mean_accepted;                       /* E[A] = sum over kept nodes of f(v) */
+    double mean_accepted_rec;                   /* E[A] = sum_j j P(A = j)            */
+    int root_kept;                              /* kept children of the root          */
+    int node_depth[AHASD_MAX_TREE_NODES];
+    int node_rank[AHASD_MAX_TREE_NODES];        /* 1-based rank among its siblings    */
+    int node_parent[AHASD_MAX_TREE_NODES];      /* -1: the root (last committed)      */
+    int first_child[AHASD_MAX_TREE_NODES];
+    int kept_children[AHASD_MAX_TREE_NODES];    /* a rank prefix of its children      */
+    unsigned char kept[AHASD_MAX_TREE_NODES];
+    double f[AHASD_MAX_TREE_NODES];             /* path product: P(node accepted)     */
+} tree_t;
+
+/* Build the tree of pol (kind AHASD_POLICY_TREE) under prof: per-depth
+ * acceptance, nodes, pruning, P(A), E[A] (checking the identity
+ * sum_v f(v) = sum_j j P(A = j)).  Stack only.  tree_t is about 30 KB:
+ * callers keep it off small stacks. */
+int tree_build(const ahasd_profile *prof, const ahasd_policy *pol, tree_t *t,
+               ahasd_error *err) AHASD_WARN_UNUSED;
+/* Draw A for one round: the kept children of the accepted node are tried
+ * in rank order, each accepted with a_d (one uniform per trial). */
+int tree_sample(const tree_t *t, gsl_rng *rng);
+/* Cost of the DLM pass over n_pos positions that drafts one level, for
+ * task PLAT_DRAFT or PLAT_SERIAL_DRAFT at context ctx: the single-position
+ * cost plat_cost gives, plus the extra cost of n_pos - 1 positions from the
+ * per-operator model (plat_pass_part); with explicit task costs one pass
+ * costs draft_token_s / _j whatever n_pos. */
+void tree_level_cost(const plat_t *p, int task, int n_pos, double ctx, ahasd_cost *c);
+/* P(A >= d), d = 0..k, of fixed-length-k chain batches under the long-run
+ * law of batch starts (defined in drafting.c, which owns the start laws). */
+int dd_fixed_k_tail(const ahasd_profile *prof, int k, double *p_ge,
+                    ahasd_error *err) AHASD_WARN_UNUSED;
 
 /* ------------------------------------------------------------------ */
 /* result.c: accounting shared by closed forms, chains and the simulator */

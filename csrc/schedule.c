@@ -14,6 +14,11 @@
  * generation is split into cfg->segments equal parts, each costed at its
  * middle context, and the parts are added (exact when costs are constant,
  * which explicit task costs are: then one segment is used).
+ *
+ * Token trees (policy 'tree', serial and sync only): a round drafts the
+ * tree level by level and verifies its kept nodes in one pass; rounds are
+ * independent with the law of tree.c, so the same renewal-reward ratio
+ * applies with one round's expectations (tree_segment_round).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +319,57 @@ static void segment_round(const ahasd_config *cfg, const plat_t *p, const round_
     (*ng)++;
 }
 
+/* ------------------------------------------------------------------ */
+/* Token trees (policy 'tree', serial and sync)                        */
+/* ------------------------------------------------------------------ */
+/* One round of a tree policy at context ctx (tree.c states the tree and
+ * its law; rounds are independent, so the renewal-reward ratio needs only
+ * one round's expectations): the D level passes (tree_level_cost, on
+ * verify_dev for serial), the sync_s handoff (sync), the verification of
+ * the M kept nodes (one TLM pass over M + 1 positions), and rollback_s when
+ * the accepted path stops short of the depth (A < D; busy on the drafting
+ * device).  Per round: drafted = N nodes, accepted = E[A], committed =
+ * E[A] + 1.  Gaps: the first committed token waits the round (plus the
+ * rollback if the round before stopped short, probability P(A < D)), the
+ * other E[A] tokens wait 0. */
+static void tree_segment_round(const ahasd_config *cfg, const plat_t *p, const tree_t *t,
+                               double ctx, acct_t *round, gap_atom *g, int *ng)
+{
+    ahasd_cost dc, vc;
+    int d, serial = cfg->schedule == AHASD_SCHED_SERIAL;
+    double rt = 0.0, prej = 1.0 - t->p_ge[t->depth], r = p->rollback_s;
+
+    acct_zero(round);
+    if (prej < 0.0)
+        prej = 0.0;
+    for (d = 1; d <= t->depth; d++) {
+        tree_level_cost(p, serial ? PLAT_SERIAL_DRAFT : PLAT_DRAFT, t->level_pos[d - 1], ctx,
+                        &dc);
+        acct_task(round, &dc, AHASD_TASK_DRAFT, 1.0, 0);
+        rt += dc.time_s;
+    }
+    plat_cost(p, PLAT_VERIFY, t->n_kept, ctx, &vc);
+    acct_task(round, &vc, AHASD_TASK_VERIFY, 1.0, 0);
+    rt += vc.time_s + (serial ? 0.0 : p->sync_s);
+    round->drafted = t->n_total;
+    round->batch_tokens = t->n_total;
+    round->batches = 1.0;
+    round->accepted = t->mean_accepted;
+    round->committed = t->mean_accepted + 1.0;
+    round->rounds = 1.0;
+    round->wall_s = rt + prej * r;
+    acct_busy(round, p, serial ? p->verify_dev : p->draft_dev, AHASD_TASK_OVERHEAD, r, prej);
+    g[*ng].v = rt;
+    g[*ng].w = 1.0 - prej;
+    (*ng)++;
+    g[*ng].v = rt + r;
+    g[*ng].w = prej;
+    (*ng)++;
+    g[*ng].v = 0.0;
+    g[*ng].w = t->mean_accepted;
+    (*ng)++;
+}
+
 int sched_closed_form(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws,
                       ahasd_result *res, ahasd_error *err)
 {
@@ -325,6 +381,9 @@ int sched_closed_form(const ahasd_config *cfg, const plat_t *p, ahasd_workspace 
     ahasd_cost dc, vc;
     double ctx, seg_tokens, seg_rounds, gtot = 0.0, cost_ratio, transient = 0.0;
     gap_atom *g = NULL;
+    tree_t tree;
+    int is_tree = cfg->schedule != AHASD_SCHED_AUTOREGRESSIVE &&
+                  cfg->policy.kind == AHASD_POLICY_TREE;
 
     memset(&rl, 0, sizeof rl);
     memset(&sp, 0, sizeof sp);
@@ -335,7 +394,16 @@ int sched_closed_form(const ahasd_config *cfg, const plat_t *p, ahasd_workspace 
         goto out;
     }
     S = p->explicit_costs ? 1 : cfg->segments;
-    if (cfg->schedule != AHASD_SCHED_AUTOREGRESSIVE) {
+    if (is_tree) {
+        if (cfg->schedule != AHASD_SCHED_SERIAL && cfg->schedule != AHASD_SCHED_SYNC) {
+            ret = err_set(err, AHASD_ERR_UNSUPPORTED, "policy 'tree' is supported by the "
+                          "autoregressive, serial and sync schedules, not '%s'",
+                          ahasd_schedule_name(cfg->schedule));
+            goto out;
+        }
+        if ((ret = tree_build(&cfg->profile, &cfg->policy, &tree, err)))
+            goto out;
+    } else if (cfg->schedule != AHASD_SCHED_AUTOREGRESSIVE) {
         /* BanditSpec's reward weighs a draft token against a verification
          * at the prompt context; the serial schedule drafts on verify_dev. */
         plat_cost(p, cfg->schedule == AHASD_SCHED_SERIAL ? PLAT_SERIAL_DRAFT : PLAT_DRAFT, 1,
@@ -371,7 +439,10 @@ int sched_closed_form(const ahasd_config *cfg, const plat_t *p, ahasd_workspace 
         int i, ng0 = ng;
         ctx = sched_segment_context(cfg, s, S);
         seg_tokens = (double)cfg->gen_len / S;
-        segment_round(cfg, p, &rl, &sp, ctx, &round, g, &ng);
+        if (is_tree)
+            tree_segment_round(cfg, p, &tree, ctx, &round, g, &ng);
+        else
+            segment_round(cfg, p, &rl, &sp, ctx, &round, g, &ng);
         /* rounds of this segment = its tokens / E[committed per round] */
         seg_rounds = seg_tokens / round.committed;
         acct_add(&total, &round, seg_rounds);

@@ -26,6 +26,11 @@
  *   sync            K draft passes on draft_dev, sync_s handoff (both idle),
  *                   VERIFY(K) on verify_dev, rollback_s (busy, draft_dev)
  *                   after a rejection.
+ *   tree policy     (serial, sync) per round the D level passes of the
+ *                   token tree (tree_level_cost, each at the context of the
+ *                   tokens before its depth), the handoff (sync), one
+ *                   verification of the kept nodes, A from tree_sample,
+ *                   rollback_s when A < D (run_tree).
  *   partitioned     per round both devices run their shares of the K DLM
  *                   passes and the TLM pass concurrently under the static
  *                   split of sched_partition_split (balanced at the design
@@ -256,6 +261,9 @@ typedef struct {
     ma4_t nvct, pdct, pvct;
     /* bandit statistics */
     double arm_pulls[AHASD_MAX_ARMS];
+    /* token tree (policy 'tree', serial and sync) */
+    int is_tree;
+    tree_t tree;
 } sim_t;
 
 /* ------------------------------------------------------------------ */
@@ -584,6 +592,80 @@ static void run_autoregressive(sim_t *s)
     }
 }
 
+/* Commit a tree round that accepted A of its depth D: A + 1 tokens (the
+ * correction when A < D, the bonus when A = D), truncated at N; the tree's
+ * other N_total - A nodes are wasted (in flight when cut by the
+ * truncation), with the round's draft time pro rata. */
+static void tree_commit(sim_t *s, int A, double t_draft)
+{
+    const tree_t *t = &s->tree;
+    long rem = s->N - s->committed, c = A + 1, acc = A, ext = 1;
+
+    if (c > rem) {
+        acc = A < rem ? A : rem;
+        ext = rem - acc;
+        c = rem;
+        s->inflight += t->n_total - acc;
+    } else {
+        s->wasted += t->n_total - A;
+        s->a.wasted_s[s->wdev] += t_draft * (double)(t->n_total - A) / (double)t->n_total;
+    }
+    s->accepted += acc;
+    if (A < t->depth)
+        s->corrections += ext;
+    else
+        s->bonuses += ext;
+    commit_record(s, c);
+}
+
+/* Token trees (serial, sync): per round the D level passes, each at the
+ * context of the tokens before its depth (P + committed + d - 1), on
+ * verify_dev for serial; the sync_s handoff (sync); the verification of the
+ * kept nodes at the round's context; A drawn by tree_sample; the commit;
+ * rollback_s (busy on the drafting device) when A < D.  A round is one
+ * batch of N_total drafted tokens. */
+static void run_tree(sim_t *s)
+{
+    const tree_t *t = &s->tree;
+    int serial = s->sched == AHASD_SCHED_SERIAL, d, A, dev = serial ? s->npu : s->pim;
+    ahasd_cost c;
+    long tr, off, id;
+    double t_draft;
+
+    while (!s->done) {
+        off = s->committed;
+        id = s->next_id++;
+        t_draft = 0.0;
+        tr = tr_open(s, dev, AHASD_TASK_DRAFT, s->now, (int)id);
+        for (d = 1; d <= t->depth; d++) {
+            tree_level_cost(s->p, s->dtask, t->level_pos[d - 1], s->P + (double)(off + d - 1),
+                            &c);
+            s->now += c.time_s;
+            t_draft += c.time_s;
+            acct_task(&s->a, &c, AHASD_TASK_DRAFT, 1.0, 0);
+        }
+        tr_close(s, tr, s->now, t->n_total);
+        s->drafted_all += t->n_total;
+        s->a.batches += 1.0;
+        s->a.batch_tokens += t->n_total;
+        if (!serial)
+            s->now += s->sync_s;
+        plat_cost(s->p, PLAT_VERIFY, t->n_kept, s->P + (double)off, &c);
+        tr = tr_open(s, c.device, AHASD_TASK_VERIFY, s->now, (int)id);
+        s->now += c.time_s;
+        acct_task(&s->a, &c, AHASD_TASK_VERIFY, 1.0, 0);
+        tr_close(s, tr, s->now, t->n_kept);
+        A = tree_sample(t, s->rng);
+        tree_commit(s, A, t_draft);
+        if (s->done || A == t->depth || !(s->rollback_s > 0.0))
+            continue;
+        tr = tr_open(s, dev, AHASD_TASK_OVERHEAD, s->now, -1);
+        acct_busy(&s->a, s->p, dev, AHASD_TASK_OVERHEAD, s->rollback_s, 1.0);
+        s->now += s->rollback_s;
+        tr_close(s, tr, s->now, 0);
+    }
+}
+
 /* serial (one device) and sync (draft_dev, handoff, verify_dev). */
 static void run_serial_sync(sim_t *s)
 {
@@ -592,6 +674,10 @@ static void run_serial_sync(sim_t *s)
     ahasd_cost c;
     long tr;
 
+    if (s->is_tree) {
+        run_tree(s);
+        return;
+    }
     while (!s->done) {
         simple_draft(s, b, serial ? s->npu : s->pim);
         if (!serial)
@@ -1501,6 +1587,17 @@ static int sim_setup(sim_t *s, const ahasd_config *cfg, const plat_t *p,
     s->contention = p->contention > 0.0 ? p->contention : 0.0;
     if ((ret = drafter_init(&s->dr, &cfg->profile, pol, err)))
         goto out;
+    s->is_tree = pol->kind == AHASD_POLICY_TREE && s->sched != AHASD_SCHED_AUTOREGRESSIVE;
+    if (s->is_tree) {
+        if (s->sched != AHASD_SCHED_SERIAL && s->sched != AHASD_SCHED_SYNC) {
+            ret = err_set(err, AHASD_ERR_UNSUPPORTED, "policy 'tree' is supported by the "
+                          "autoregressive, serial and sync schedules, not '%s'",
+                          ahasd_schedule_name(s->sched));
+            goto out;
+        }
+        if ((ret = tree_build(&cfg->profile, pol, &s->tree, err)))
+            goto out;
+    }
     /* BanditSpec's cost ratio: a draft token against a verification at the
      * prompt context (serial drafts on verify_dev), as the estimates use. */
     plat_cost(p, s->dtask, 0, s->P, &dc);
