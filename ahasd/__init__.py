@@ -40,3 +40,10 @@ __all__ = [
     "list_presets", "show_preset", "AhasdError", "ConfigError", "ScheduleError",
     "NumericalError", "fit_profile", "load_trace", "profile_from_trace", "__version__",
 ]
+from .sweep import SweepWarning, sweep
+from .explore import OptResult, best, optimize, pareto, sensitivity
+__all__ += ["sweep", "SweepWarning", "pareto", "best", "sensitivity", "optimize", "OptResult"]
+from . import plots  # noqa: E402  (Matplotlib is imported only when a plot is drawn)
+__all__ += ["plots"]
+from .calibrate import CalibrationResult, calibrate  # noqa: E402
+__all__ += ["calibrate", "CalibrationResult"]

@@ -5,6 +5,8 @@
     ahasd compare   [design point] [--schedules a,b,...] [--json]
     ahasd presets   [KIND] [--show NAME]
     ahasd demo      [--out DIR]
+    ahasd sweep     [design point] --axis NAME=SPEC ... --out FILE.csv|FILE.parquet
+    ahasd plot      timeline|heatmap|pareto|breakdown|roofline|histograms ... --out FILE.png
 
 Bad input never ends in a traceback: the message goes to stderr as
 "ahasd: error: <message>" and the exit status is 2.
@@ -25,7 +27,7 @@ from .errors import AhasdError, ConfigError
 from .policy import POLICY_KINDS
 from .result import OUTPUTS, Result
 
-__all__ = ["main", "build_parser", "demo_figures"]
+__all__ = ["main", "build_parser", "demo_figures", "parse_axis"]
 
 PROG = "ahasd"
 
@@ -319,14 +321,50 @@ DEMO_POINTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def demo_figures(out_dir: Path, results: dict[str, Result]) -> list[Path]:
-    """Hook for the demo's figures (the timeline plot of the AHASD schedule).
+#: The demo's timeline panels: (panel label, label of the DEMO_POINTS result it simulates).
+DEMO_TIMELINE: tuple[tuple[str, str], ...] = (
+    ("sync", "sync (PIM drafts, NPU verifies)"),
+    ("async", "async"),
+    ("ahasd", "ahasd (EDC + TVC + AAU)"),
+)
 
-    The plots module (ahasd.plots, written separately) will draw here from
-    ``results`` and a simulated trace; until it exists the demo writes no
-    figure and says so.  Returns the files written.
+
+def demo_figures(out_dir: Path, results: dict[str, Result], seed: int = 0) -> list[Path]:
+    """The demo's figures, written into ``out_dir``; returns the files written.
+
+    ``timeline_sync_async_ahasd.png``: one simulated generation (with its
+    event trace) of each of sync, async and ahasd on the design points of
+    ``results``, drawn as NPU/PIM timelines over the same window.
+    ``breakdown_sync_async_ahasd.png``: the analytical time (s) and energy
+    (J) of each device of the same three points, by task and by cause.
+    Figures are made without pyplot (no display needed).
     """
-    return []
+    from matplotlib.figure import Figure
+
+    from . import plots
+    chosen = [(panel, results[label]) for panel, label in DEMO_TIMELINE if label in results]
+    if not chosen:
+        return []
+    written = []
+    runs = {panel: simulate(config=res.config, seed=seed, n_runs=1, trace=True)
+            for panel, res in chosen}
+    fig = Figure(figsize=(10, 0.8 + 1.55 * len(runs)), layout="constrained")
+    plots.timelines(runs, fig=fig)
+    fig.suptitle(f"{chosen[0][1].config.draft_name} drafting for "
+                 f"{chosen[0][1].config.target_name} on {chosen[0][1].config.hardware_name}: "
+                 "one simulated generation (run 0)", fontsize="medium")
+    path = out_dir / "timeline_sync_async_ahasd.png"
+    fig.savefig(path, dpi=120)
+    written.append(path)
+    fig = Figure(figsize=(13, 4.4), layout="constrained")
+    ax_t, ax_e = fig.subplots(1, 2)
+    est = dict(chosen)
+    plots.breakdown(est, kind="time", ax=ax_t, per_token=True)
+    plots.breakdown(est, kind="energy", ax=ax_e, per_token=True)
+    path = out_dir / "breakdown_sync_async_ahasd.png"
+    fig.savefig(path, dpi=120)
+    written.append(path)
+    return written
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -355,8 +393,512 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if figures:
         print("figures: " + ", ".join(str(f) for f in figures))
     else:
-        print("figures: none yet (the timeline plot arrives with the plots module)")
+        print("figures: none (sync, async and ahasd could not run on this design point)")
     return 0
+
+
+# --------------------------------------------------------------------------
+# Sweeps and plots
+# --------------------------------------------------------------------------
+#: Axes whose values are names, not numbers (ahasd.sweep's categorical axes).
+CATEGORICAL_AXES: tuple[str, ...] = ("schedule", "policy", "workload", "hardware", "draft",
+                                     "target", "pair")
+#: The design-point option that sets the same thing as each categorical or policy axis.
+_AXIS_OPTION = {"schedule": "--schedule", "policy": "--policy", "workload": "--workload",
+                "hardware": "--hardware", "draft": "--draft", "target": "--target",
+                "alpha": "--alpha", "prompt_len": "--prompt-len", "gen_len": "--gen-len",
+                "l_max": "--l-max", "m_max": "--m-max", "k_design": "--k-design",
+                "segments": "--segments", **{o[1]: o[0] for o in _POLICY_OPTIONS}}
+
+
+def _number(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(text)
+    return v
+
+
+def _param_names() -> list[str]:
+    from ._native import ffi, lib
+    return [ffi.string(lib.ahasd_param_name(i)).decode() for i in range(lib.ahasd_param_count())]
+
+
+def parse_axis(text: str) -> tuple[str, list[Any]]:
+    """One ``--axis NAME=SPEC`` of `ahasd sweep` -> (name, values).
+
+    SPEC is ``lo:hi:n`` (n evenly spaced values, ends included), ``lo:hi:n:log``
+    (n geometrically spaced), ``lo:hi`` (every integer from lo to hi), a comma
+    list ``a,b,c`` or one value.  Integer parameters must get integers;
+    categorical axes (schedule, policy, workload, hardware, draft, target,
+    pair) take comma lists of names.  Raises ConfigError naming the flag.
+    """
+    import numpy as np
+    from ._native import lib
+    flag = f"--axis {text!r}"
+    name, eq, spec = text.partition("=")
+    name, spec = name.strip(), spec.strip()
+    if not eq or not name or not spec:
+        raise ConfigError(f"{flag} is not NAME=SPEC (SPEC: lo:hi:n, lo:hi:n:log, lo:hi or "
+                          "a,b,c; e.g. --axis pim.internal_bw=64e9:512e9:8 --axis k=1:16)")
+    if name in CATEGORICAL_AXES:
+        values = [v.strip() for v in spec.split(",") if v.strip()]
+        if name == "schedule":
+            for v in values:
+                P.as_choice(v, "--axis schedule", SCHEDULES)
+        if name == "policy":
+            for v in values:
+                P.as_choice(v, "--axis policy", POLICY_KINDS)
+        if not values:
+            raise ConfigError(f"{flag}: no values")
+        if name == "pair":
+            pairs = [tuple(v.split(":")) for v in values]
+            bad = [v for v, p in zip(values, pairs) if len(p) != 2 or not all(p)]
+            if bad:
+                raise ConfigError(f"{flag}: {bad[0]!r} is not DRAFT:TARGET (e.g. "
+                                  "pair=llama2-7b:llama2-13b,opt-1.3b:opt-6.7b)")
+            return name, pairs
+        return name, values
+    pid = lib.ahasd_param_find(name.encode())
+    if pid < 0:
+        names = list(CATEGORICAL_AXES) + _param_names()
+        raise ConfigError(f"{flag}: unknown parameter {name!r}{P.close_names(name, names)}; "
+                          "numeric axes are the dotted names of `ahasd estimate --set` "
+                          "(e.g. pim.internal_bw, npu.mem_bw_bytes_per_s, k, l_max, svip_h, "
+                          "alpha); categorical axes: " + ", ".join(CATEGORICAL_AXES))
+    is_int = lib.ahasd_param_is_int(pid) == 1
+    parts = spec.split(":")
+
+    def num(t: str) -> float:
+        try:
+            return _number(t)
+        except ValueError:
+            raise ConfigError(f"{flag}: {spec!r} is not lo:hi:n, lo:hi:n:log, lo:hi or a "
+                              f"comma list of numbers ({t.strip()!r} is not a number)") from None
+
+    if len(parts) == 1:
+        values = [num(v) for v in spec.split(",") if v.strip()]
+    elif len(parts) == 2:
+        lo, hi = num(parts[0]), num(parts[1])
+        if not (lo.is_integer() and hi.is_integer()) or hi < lo:
+            raise ConfigError(f"{flag}: lo:hi means every integer from lo to hi (lo <= hi, "
+                              f"both integers); for reals give the number of points: "
+                              f"{name}={parts[0]}:{parts[1]}:N")
+        values = [float(v) for v in range(int(lo), int(hi) + 1)]
+    elif len(parts) in (3, 4):
+        lo, hi = num(parts[0]), num(parts[1])
+        n = num(parts[2])
+        if not n.is_integer() or n < 1:
+            raise ConfigError(f"{flag}: the number of points must be an integer >= 1, "
+                              f"not {parts[2]!r}")
+        if len(parts) == 4:
+            if parts[3] != "log":
+                raise ConfigError(f"{flag}: the fourth field may only be 'log', "
+                                  f"not {parts[3]!r}")
+            if lo <= 0 or hi <= 0:
+                raise ConfigError(f"{flag}: a log axis needs lo > 0 and hi > 0")
+            values = [float(v) for v in np.geomspace(lo, hi, int(n))]
+        else:
+            values = [float(v) for v in np.linspace(lo, hi, int(n))]
+    else:
+        raise ConfigError(f"{flag}: {spec!r} is not lo:hi:n, lo:hi:n:log, lo:hi or a "
+                          "comma list of numbers")
+    if not values:
+        raise ConfigError(f"{flag}: no values")
+    if is_int:
+        bad = [v for v in values if abs(v - round(v)) > 1e-9 * max(1.0, abs(v))]
+        if bad:
+            raise ConfigError(f"{flag}: {name} is an integer parameter, but the values include "
+                              f"{bad[0]:g}; choose lo, hi and n so that the steps are whole "
+                              "numbers")
+        return name, [int(round(v)) for v in values]
+    return name, values
+
+
+def _out_format(path: str, flag: str, allowed: Sequence[str], *, writing: bool = True) -> str:
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in allowed:
+        raise ConfigError(f"{flag} {path!r}: unknown format {('.' + ext) if ext else '(none)'}; "
+                          f"use one of {', '.join('.' + a for a in allowed)}")
+    parent = Path(path).parent
+    if writing and not parent.is_dir():
+        raise ConfigError(f"{flag} {path!r}: the directory {str(parent)!r} does not exist")
+    return ext
+
+
+def _read_table(path: str, flag: str) -> Any:
+    import pandas as pd
+    ext = _out_format(path, flag, ("csv", "parquet"), writing=False)
+    if not Path(path).is_file():
+        raise ConfigError(f"{flag} {path!r}: no such file")
+    try:
+        return pd.read_parquet(path) if ext == "parquet" else pd.read_csv(path)
+    except (ValueError, ImportError, OSError) as exc:
+        raise ConfigError(f"{flag} {path!r}: cannot be read: {exc}") from None
+
+
+def _check_column(df: Any, col: str | None, flag: str, source: str) -> None:
+    if col is not None and col not in df.columns:
+        raise ConfigError(f"{flag} {col!r} is not a column of {source}"
+                          f"{P.close_names(col, list(map(str, df.columns)))}; columns: "
+                          + ", ".join(map(str, df.columns)))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import time
+    out_ext = _out_format(args.out, "--out", ("csv", "parquet"))
+    axes: dict[str, list[Any]] = {}
+    for text in args.axes:
+        name, values = parse_axis(text)
+        if name in axes:
+            raise ConfigError(f"--axis {text!r}: {name} is swept twice")
+        axes[name] = values
+    if not axes:
+        raise ConfigError("give at least one --axis NAME=SPEC "
+                          "(e.g. --axis pim.internal_bw=64e9:512e9:8 --axis k=1:16)")
+    kw = _design_kwargs(args)
+    for name in axes:
+        if name in kw:
+            raise ConfigError(f"--axis {name}=...: {name} is also set by "
+                              f"{_AXIS_OPTION.get(name, '--set ' + name)}; give it once")
+    from .policy import FAMILY_PARAMS
+    policy = kw.get("policy", "fixed")
+    for name, values in axes.items():
+        owner = next((o for o, ps in FAMILY_PARAMS.items() if name in ps), None)
+        if owner is not None and "policy" not in axes and owner != policy:
+            raise ConfigError(f"--axis {name}=...: {name} is a parameter of policy '{owner}', "
+                              f"but the policy is '{policy}'; add --policy {owner}")
+    outputs = None
+    if args.outputs:
+        outputs = [o.strip() for o in args.outputs.split(",") if o.strip()]
+        for o in outputs:
+            P.as_choice(o, "--outputs", OUTPUTS)
+    import warnings
+
+    from .sweep import SweepWarning, sweep
+    base = Config.build(**kw) if kw else None
+    progress = None if not args.quiet and sys.stderr.isatty() else False
+    t = time.perf_counter()
+    with warnings.catch_warnings():     # failed points are counted below, once
+        warnings.simplefilter("ignore", SweepWarning)
+        df = sweep(base, simulate=args.simulate, n_runs=args.runs, seed=args.seed,
+                   outputs=outputs, progress=progress, **axes)
+    dt = time.perf_counter() - t
+    if out_ext == "parquet":
+        try:
+            df.to_parquet(args.out, index=False)
+        except ImportError as exc:
+            raise ConfigError(f"--out {args.out!r}: writing parquet needs pyarrow ({exc}); "
+                              "use .csv or `pip install pyarrow`") from None
+    else:
+        df.to_csv(args.out, index=False)
+    n_err = int(df["error"].notna().sum() - (df["error"].astype(str) == "").sum()) \
+        if "error" in df.columns else 0
+    if not args.quiet:
+        method = "simulated" if args.simulate else "estimated"
+        print(f"{len(df)} design points {method} in {dt:.3g} s "
+              f"({', '.join(f'{k}: {len(v)}' for k, v in axes.items())})"
+              + (f"; {n_err} could not run (see the error column)" if n_err else ""))
+        ok = df[df["error"].isna() | (df["error"].astype(str) == "")] \
+            if "error" in df.columns else df
+        if "throughput_tok_s" in ok.columns and len(ok):
+            best = ok.loc[ok["throughput_tok_s"].idxmax()]
+            names = [n for k in axes for n in (("draft", "target") if k == "pair" else (k,))]
+            where = ", ".join(f"{k} = {best[k]:.4g}" if isinstance(best[k], float)
+                              else f"{k} = {best[k]}" for k in names if k in best.index)
+            print(f"highest throughput {best['throughput_tok_s']:.4g} tokens/s at {where}")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _new_figure(size: tuple[float, float]) -> Any:
+    """A Figure without pyplot (no display or backend needed)."""
+    from matplotlib.figure import Figure
+    return Figure(figsize=size, layout="constrained")
+
+
+def _save(fig: Any, args: argparse.Namespace) -> int:
+    fig.savefig(args.out, dpi=args.dpi)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _image_formats() -> list[str]:
+    from matplotlib.figure import Figure
+    return sorted(Figure().canvas.get_supported_filetypes())
+
+
+def _window(text: str) -> tuple[float, float] | float:
+    try:
+        if ":" in text:
+            a, b = text.split(":", 1)
+            return (_number(a), _number(b))
+        return _number(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a length T or a range T0:T1 "
+                                         "in seconds") from None
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _where(df: Any, conds: list[str], source: str) -> Any:
+    import pandas as pd
+    for cond in conds:
+        col, eq, value = cond.partition("=")
+        if not eq:
+            raise ConfigError(f"--where {cond!r} is not COLUMN=VALUE")
+        _check_column(df, col, "--where", source)
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s):
+            try:
+                v = float(value)
+            except ValueError:
+                raise ConfigError(f"--where {cond!r}: column {col} is numeric, {value!r} "
+                                  "is not a number") from None
+            mask = (s - v).abs() <= 1e-9 * max(1.0, abs(v))
+        else:
+            mask = s.astype(str) == value
+        if not mask.any():
+            raise ConfigError(f"--where {cond!r}: no row has {col} = {value}; values: "
+                              + ", ".join(map(str, pd.unique(s)[:12])))
+        df = df[mask]
+    return df
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    _out_format(args.out, "--out", _image_formats())
+    from . import plots   # figures are made without pyplot: no display needed
+    what = args.plot
+    if what == "timeline":
+        traces: list[tuple[str, Any]] = []
+        if args.traces:
+            import pandas as pd
+            for path in args.traces:
+                if not Path(path).is_file():
+                    raise ConfigError(f"--trace {path!r}: no such file")
+                tr = pd.read_csv(path)
+                for c in ("device", "task", "start_s", "end_s", "wasted"):
+                    if c not in tr.columns:
+                        raise ConfigError(f"--trace {path!r} is not a trace: it has no column "
+                                          f"{c!r} (write one with `ahasd simulate --trace`)")
+                traces.append((Path(path).stem, tr))
+        else:
+            schedules = args.schedules or ["sync", "async", "ahasd"]
+            for s in schedules:
+                P.as_choice(s, "--schedules", SCHEDULES)
+            for s in schedules:
+                res = simulate(config=_config(args, schedule=s), seed=args.seed, n_runs=1,
+                               trace=True)
+                traces.append((s, res))
+        fig = _new_figure((10, 0.8 + 1.55 * len(traces)))
+        plots.timelines(dict(traces), t_window_s=args.window, fig=fig)
+        return _save(fig, args)
+    if what == "breakdown":
+        schedules = args.schedules or ["sync", "async", "ahasd"]
+        for s in schedules:
+            P.as_choice(s, "--schedules", SCHEDULES)
+        results = {s: estimate(config=_config(args, schedule=s)) for s in schedules}
+        fig = _new_figure((max(7.0, 2.2 * len(results) + 3), 4.5))
+        plots.breakdown(results, kind=args.kind, ax=fig.add_subplot(), per_token=args.per_token)
+        return _save(fig, args)
+    if what == "roofline":
+        fig = _new_figure((7.5, 5.0))
+        plots.roofline(hardware=args.hardware, model=args.model, device=args.device,
+                       n_positions=args.positions, context=args.context, ax=fig.add_subplot())
+        return _save(fig, args)
+    if what == "histograms":
+        kw = {d: getattr(args, d) for d in ("workload", "alpha", *(o[1] for o in _POLICY_OPTIONS))
+              if getattr(args, d, None) is not None}
+        fig = _new_figure((9, 3.4))
+        plots.draft_histograms(args.policy, ax=fig.subplots(1, 2), sample=args.sample, **kw)
+        return _save(fig, args)
+    df = _read_table(args.data, "--data")
+    source = args.data
+    for flag, col in (("--x", args.x), ("--y", args.y), ("--value", getattr(args, "value", None)),
+                      ("--label", getattr(args, "label", None))):
+        _check_column(df, col, flag, source)
+    df = _where(df, args.where, source)
+    if what == "heatmap":
+        fig = _new_figure((7.0, 5.0))
+        plots.heatmap(df, args.x, args.y, args.value, ax=fig.add_subplot(), agg=args.agg,
+                      log=args.log)
+        return _save(fig, args)
+    fig = _new_figure((7.0, 5.0))
+    plots.pareto_front(df, args.x, args.y, ax=fig.add_subplot(), maximize_x=args.maximize_x,
+                       maximize_y=args.maximize_y, label_col=args.label, logx=args.logx,
+                       logy=args.logy)
+    return _save(fig, args)
+
+
+def _paragraphs(*texts: str, width: int = 78) -> str:
+    """Help text paragraphs wrapped for the raw-description formatter."""
+    import textwrap
+    return "\n\n".join(textwrap.fill(t, width) for t in texts)
+
+
+def _add_sweep_parser(sub: Any, fmt: Any) -> None:
+    w = sub.add_parser(
+        "sweep", help="evaluate a grid of design points into a CSV or Parquet table",
+        description="Evaluate every combination of the --axis values (analytically, or by "
+                    "simulation with --simulate) around one design point and write one row "
+                    "per point: the axis columns, every output (SI units), method and error.",
+        epilog=_paragraphs(
+            "axis SPEC: lo:hi:n (n evenly spaced values, ends included), lo:hi:n:log "
+            "(geometric), lo:hi (every integer), a,b,c (a list) or one value; values in SI "
+            "units (bytes/s, ops/s, s, J, W).",
+            "Numeric axes: any parameter of `ahasd estimate --set` by its dotted name "
+            "(pim.internal_bw = pim.mem_bw_bytes_per_s in bytes/s, pim.matrix_ops_per_s in "
+            "ops/s, npu.static_w in W, k and l_max as integers, svip_h, alpha, ...).  "
+            "Categorical axes: " + ", ".join(CATEGORICAL_AXES) + " (comma lists of names; "
+            "pair as DRAFT:TARGET,...).",
+            "Example: ahasd sweep --policy svip --axis pim.internal_bw=64e9:512e9:8 "
+            "--axis svip_h=0.2:0.7:6 --axis l_max=1:4 --out results.parquet",
+            _OUTPUT_EPILOG),
+        formatter_class=fmt)
+    _add_design_point(w)
+    w.add_argument("--axis", dest="axes", action="append", default=[], metavar="NAME=SPEC",
+                   help="a swept parameter and its values (repeatable; see below)")
+    w.add_argument("--out", required=True, metavar="FILE.csv|FILE.parquet",
+                   help="where to write the table (format from the extension)")
+    w.add_argument("--simulate", action="store_true",
+                   help="simulate every point (means of --runs runs) instead of estimating")
+    w.add_argument("--runs", type=_positive_int, default=DEFAULT_RUNS, metavar="N",
+                   help=f"with --simulate: independent generations per point (default "
+                        f"{DEFAULT_RUNS})")
+    w.add_argument("--seed", type=_positive_int, default=0, metavar="N",
+                   help="with --simulate: random seed (default 0)")
+    w.add_argument("--outputs", metavar="NAME,...",
+                   help="only these output columns (default: every canonical output)")
+    w.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    w.set_defaults(func=cmd_sweep)
+
+
+def _add_plot_parser(sub: Any, fmt: Any) -> None:
+    pl = sub.add_parser("plot", help="draw a timeline, heatmap, Pareto front, breakdown, "
+                                     "roofline or drafting histograms to an image file",
+                        description="Draw one plot to --out (format from the extension: "
+                                    "png, pdf, svg, ...).  Run `ahasd plot KIND --help` for "
+                                    "each kind's options.", formatter_class=fmt)
+    kinds = pl.add_subparsers(dest="plot", metavar="KIND", parser_class=_Parser, required=True)
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--out", required=True, metavar="FILE.png",
+                       help="image to write (png, pdf, svg, ...)")
+        q.add_argument("--dpi", type=_positive_int, default=150, metavar="DPI",
+                       help="resolution of raster images, dots per inch (default 150)")
+        q.set_defaults(func=cmd_plot)
+
+    t = kinds.add_parser("timeline", help="NPU and PIM activity from simulator traces",
+                         description="Simulate each schedule (one run, with its event trace) "
+                                     "and draw the devices' activity over time, one panel per "
+                                     "schedule: draft, verify, pre-verify, overhead, wasted "
+                                     "(flushed or rejected) work, idle gaps.  Or draw saved "
+                                     "traces of `ahasd simulate --trace`.", formatter_class=fmt)
+    _add_design_point(t, schedule=False)
+    t.add_argument("--schedules", type=_names, metavar="S1,S2,...",
+                   help="schedules to simulate (default sync,async,ahasd)")
+    t.add_argument("--trace", dest="traces", action="append", metavar="FILE.csv",
+                   help="draw this saved trace instead of simulating (repeatable)")
+    t.add_argument("--window", type=_window, metavar="T|T0:T1",
+                   help="time window in s: a length from the start, or T0:T1 (default: 12 "
+                        "verifications of every panel)")
+    t.add_argument("--seed", type=_positive_int, default=0, metavar="N",
+                   help="random seed of the simulations (default 0)")
+    common(t)
+
+    h = kinds.add_parser("heatmap", help="one output over two swept columns of a sweep table",
+                         description="A heatmap of --value over the columns --x and --y of a "
+                                     "table written by `ahasd sweep`; rows sharing a cell are "
+                                     "combined with --agg.  Units are those of the columns "
+                                     "(SI; see `ahasd sweep --help`).", formatter_class=fmt)
+    h.add_argument("--data", required=True, metavar="FILE.csv|FILE.parquet",
+                   help="table from `ahasd sweep`")
+    h.add_argument("--x", required=True, metavar="COLUMN", help="column along x")
+    h.add_argument("--y", required=True, metavar="COLUMN", help="column along y")
+    h.add_argument("--value", default="throughput_tok_s", metavar="COLUMN",
+                   help="column to colour by (default throughput_tok_s, tokens/s)")
+    h.add_argument("--agg", default="mean", choices=("mean", "median", "min", "max"),
+                   metavar="FUNC", help="mean, median, min or max over rows of a cell "
+                                        "(default mean)")
+    h.add_argument("--log", action="store_true", help="logarithmic colour scale")
+    h.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="keep only rows where COLUMN equals VALUE (repeatable)")
+    common(h)
+
+    pa = kinds.add_parser("pareto", help="the Pareto front of two columns of a sweep table",
+                          description="Every row of a table from `ahasd sweep` as a faint "
+                                      "point, and the Pareto front of --x and --y highlighted. "
+                                      "Whether larger is better follows the name (energy, "
+                                      "latency, EDP: smaller) unless --maximize-x / "
+                                      "--minimize-x etc. say otherwise.", formatter_class=fmt)
+    pa.add_argument("--data", required=True, metavar="FILE.csv|FILE.parquet",
+                    help="table from `ahasd sweep`")
+    pa.add_argument("--x", default="throughput_tok_s", metavar="COLUMN",
+                    help="column along x (default throughput_tok_s, tokens/s)")
+    pa.add_argument("--y", default="energy_per_token_j", metavar="COLUMN",
+                    help="column along y (default energy_per_token_j, J)")
+    for ax_ in ("x", "y"):
+        g = pa.add_mutually_exclusive_group()
+        g.add_argument(f"--maximize-{ax_}", dest=f"maximize_{ax_}", action="store_true",
+                       default=None, help=f"larger {ax_} is better")
+        g.add_argument(f"--minimize-{ax_}", dest=f"maximize_{ax_}", action="store_false",
+                       help=f"smaller {ax_} is better")
+    pa.add_argument("--label", metavar="COLUMN", help="annotate front points with this column")
+    pa.add_argument("--logx", action="store_true", help="logarithmic x axis")
+    pa.add_argument("--logy", action="store_true", help="logarithmic y axis")
+    pa.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                    help="keep only rows where COLUMN equals VALUE (repeatable)")
+    common(pa)
+
+    b = kinds.add_parser("breakdown", help="time or energy by device and task/cause",
+                         description="Stacked bars of each device's time (s) by task or "
+                                     "energy (J) by cause, for several schedules (analytical "
+                                     "estimates).", formatter_class=fmt)
+    _add_design_point(b, schedule=False)
+    b.add_argument("--schedules", type=_names, metavar="S1,S2,...",
+                   help="schedules to compare (default sync,async,ahasd)")
+    b.add_argument("--kind", choices=("time", "energy"), default="time",
+                   help="time (s) by task, or energy (J) by cause (default time)")
+    b.add_argument("--per-token", action="store_true",
+                   help="divide by committed tokens (s/token, J/token)")
+    common(b)
+
+    r = kinds.add_parser("roofline", help="a device's roofline with a forward pass's operators",
+                         description="Compute and bandwidth roofs of one device (ops/s, "
+                                     "bytes/s) and the operators of one forward pass as points "
+                                     "at their arithmetic intensity (ops/byte) and attained "
+                                     "ops/s.", formatter_class=fmt)
+    r.add_argument("--hardware", metavar="NAME|FILE.toml",
+                   help=f"hardware preset or file (default {DEFAULTS['hardware']})")
+    r.add_argument("--model", metavar="NAME|FILE.toml",
+                   help=f"model preset or file (default {DEFAULTS['target']})")
+    r.add_argument("--device", default="npu", choices=("npu", "pim", "gpu", "cpu"),
+                   metavar="DEV", help="npu, pim, gpu or cpu (default npu)")
+    r.add_argument("--positions", type=_arms, default=(1,), metavar="N1,N2,...",
+                   help="new positions per pass, e.g. 1 (a draft token) or 1,5 (and a "
+                        "4-draft verification) (default 1)")
+    r.add_argument("--context", type=_real, default=1024.0, metavar="TOKENS",
+                   help="tokens already in the KV cache (default 1024)")
+    common(r)
+
+    hi = kinds.add_parser("histograms", help="draft-length and acceptance distributions",
+                          description="The exact distributions P(K = k) of the draft length "
+                                      "and P(A = j) of accepted tokens per batch (tokens) of a "
+                                      "drafting policy on a workload profile.",
+                          formatter_class=fmt)
+    hi.add_argument("--policy", choices=POLICY_KINDS, metavar="NAME", default="svip",
+                    help=f"drafting policy: {', '.join(POLICY_KINDS)} (default svip)")
+    hi.add_argument("--workload", metavar="NAME|FILE.toml",
+                    help=f"workload profile (default {DEFAULTS['workload']})")
+    hi.add_argument("--alpha", type=_real, metavar="PROB",
+                    help="i.i.d. acceptance probability instead of the workload")
+    hi.add_argument("--sample", action="store_true",
+                    help="overlay 10,000 batches drawn with the simulator's sampler")
+    pg = hi.add_argument_group("policy parameters (entropy H in nats)")
+    for opt, dest, typ, metavar, text in _POLICY_OPTIONS:
+        pg.add_argument(opt, dest=dest, type=typ, metavar=metavar, help=text)
+    common(hi)
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -498,6 +1040,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--gen-len", type=_positive_int, metavar="TOKENS",
                    help="tokens generated (default 1024)")
     d.set_defaults(func=cmd_demo, settings=[])
+    _add_sweep_parser(sub, fmt)
+    _add_plot_parser(sub, fmt)
     return p
 
 
