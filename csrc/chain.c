@@ -86,7 +86,13 @@
 #define CH_G_NEG 44        /* grid points at or below 0                   */
 #define CH_G_POS 8         /* grid points above 0 (ahasd: PIM still busy) */
 #define CH_G_SPECIAL 16    /* exact lead values of deterministic timings  */
-#define CH_CLS 2
+#define CH_RMAX 4    /* regime classes: exit buckets lumped by their row of Q   */
+#define CH_CLS (CH_RMAX + 2) /* + mixture slots: after a rejected token (R),
+                                after a doomed batch's last token (R + 1)     */
+#define CH_ST (2 * CH_RMAX)  /* state classes: regime class x "older queued
+                                batches all decided" bit; state index
+                                (cls * 2 + u) * G + i                          */
+#define ST(cls, u) ((cls) * 2 + (u))
 #define CH_MAXD (AHASD_MAX_LMAX + 1)
 #define CH_KM (AHASD_MAX_K + 1)
 #define CH_MAX_ITER 20000
@@ -104,7 +110,8 @@ typedef struct {
     double pv[CH_KM];             /* pre-verifications of m tokens                */
     double pv_wasted;             /* pre-verification seconds later discarded     */
     double switches, rollbacks;
-    double dmass[CH_MAXD];        /* decisions by depth D                         */
+    double dmass[CH_MAXD];        /* decisions by depth D (main path: they update)  */
+    double dtail[CH_MAXD];        /* decisions whose batch is flushed or discarded */
     double tailmass[CH_G];        /* flushes by the PIM's lead at the flush, on the
                                      grid; each is worth the tail value there     */
 } ch_count;
@@ -115,6 +122,7 @@ typedef struct {
     double busy_tokens;           /* PIM drafting time, in draft-token units      */
     double batches, batch_tokens; /* completed batches and their tokens           */
     double decisions, stops;
+    double ddec[CH_MAXD];         /* decisions by depth (their batches are flushed) */
     double pv[CH_KM];             /* pre-verifications of m tokens                */
     double switches, rollbacks;
     double preverify_s;
@@ -136,6 +144,11 @@ typedef struct {
     double pn[CH_CLS][CH_MAXD][2][CH_KM][CH_KM + 1];
     double an[CH_CLS][CH_MAXD][2][CH_KM][CH_KM + 1];
     double pk[CH_CLS][CH_KM];     /* P(K = k) per class (any D, any branch)       */
+    int R, nst, mix, tmix;        /* regime classes, state classes, mixture slots */
+    double xf[CH_CLS][CH_KM][CH_RMAX]; /* exit class law | k, fully accepted      */
+    double xr[CH_CLS][CH_KM][CH_RMAX]; /* exit class law | k, rejected            */
+    double start_mix[CH_RMAX];    /* class after a rejection (stationary)         */
+    double occ[CH_RMAX];          /* class of batch starts (stationary)           */
     int kq;                       /* mean draft length, rounded (queued batches)  */
     /* The flush tail: expected (wasted) work of the PIM between the start of
      * a batch tau seconds before a flush and the flush, with t undecided
@@ -144,13 +157,20 @@ typedef struct {
     ch_tail tail[CH_MAXD][CH_G];
 } ch_ctx;
 
-/* Marks of the two start classes, hardware independent. */
+/* Marks per regime class (and the mixture slot R), hardware independent. */
 typedef struct {
-    int KM, B;
+    int KM, B, R;
+    int rc[AHASD_MAX_BUCKETS];                /* regime class of each bucket */
+    int clustered;                            /* 1: rows lumped approximately */
     double pfull[CH_CLS][CH_KM];              /* P(K=k, full)                */
     double pkj[CH_CLS][CH_KM][CH_KM];         /* P(K=k, A=j), j < k          */
     double hfull[CH_CLS][CH_KM][AHASD_EDC_BUCKETS];  /* P(K=k, full, H8=h)   */
     double hnf[CH_CLS][CH_KM][AHASD_EDC_BUCKETS];    /* P(K=k, not full, H8=h) */
+    double xf[CH_CLS][CH_KM][CH_RMAX];        /* exit class | k, full        */
+    double xr[CH_CLS][CH_KM][CH_RMAX];        /* exit class | k, rejected    */
+    double start_mix[CH_RMAX];
+    double tail_mix[CH_RMAX];                 /* class after a doomed batch's last token */
+    double occ[CH_RMAX];
 } ch_marks;
 
 /* EDC continue probabilities c(h, f, D): after a batch with entropy bucket
@@ -162,68 +182,91 @@ typedef struct {
 /* ------------------------------------------------------------------ */
 /* Start laws and marks                                                */
 /* ------------------------------------------------------------------ */
+static int dcmp(const void *a, const void *b)
+{
+    double x = ((const double *)a)[0], y = ((const double *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* Regime classes.  The next batch starts from the row of Q of the previous
+ * batch's exit bucket, so buckets with identical rows are one state for the
+ * chain: up to CH_RMAX distinct rows are kept exactly (every shipped
+ * profile has two regimes).  With more, rows are ranked by the acceptance
+ * of the token they lead to and lumped into CH_RMAX groups of equal
+ * stationary mass (approximate; mk->clustered).  Per class c (start law:
+ * its rows averaged by the exit-bucket law) the marks are the joint laws of
+ * (K, A) with the exit bucket's class, and the EDC entropy detail; slot R
+ * is the mixture of classes after a rejection (start_mix), used for batches
+ * drafted after a doomed one; occ is the class law of batch starts. */
 static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with_h,
                         ch_marks *mk)
 {
-    /* nu_acc: dominant left eigenvector of M[s][s'] = sum_e P(full, E=e|s) Q[e][s'],
-     * by power iteration from the stationary start law; nu_rej: the law of
-     * the start after a rejection, sum_e P(rejected, E=e) Q[e][.] under the
-     * stationary start law. */
-    int s, s2, e, k, j, h, it, B = tab->B, KM = tab->kmax;
-    double nu[2][AHASD_MAX_BUCKETS], nxt[AHASD_MAX_BUCKETS], pe[AHASD_MAX_BUCKETS], tot, w;
-    double fe[AHASD_MAX_BUCKETS][AHASD_MAX_BUCKETS], re[AHASD_MAX_BUCKETS];
+    int s, s2 = 0, e, e2, k, j, h, c, c2, f, B = tab->B, KM = tab->kmax, R = 0, m;
+    double w, pe[AHASD_MAX_BUCKETS], nu[CH_RMAX][AHASD_MAX_BUCKETS], tot, mass[CH_RMAX];
+    double key[AHASD_MAX_BUCKETS][2];
 
     memset(mk, 0, sizeof *mk);
     mk->KM = KM;
     mk->B = B;
-    memset(fe, 0, sizeof fe);
-    memset(re, 0, sizeof re);
+    /* exit-bucket law under the long-run start law */
+    memset(pe, 0, sizeof pe);
     for (s = 0; s < B; s++)
         for (k = 1; k <= KM; k++)
             for (j = 0; j <= k; j++)
-                for (e = 0; e < B; e++) {
-                    w = tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
-                    if (j == k)
-                        fe[s][e] += w;
-                    else
-                        re[e] += tab->stat_start[s] * w;
-                }
-    for (s = 0; s < B; s++)
-        nu[0][s] = tab->stat_start[s];
-    for (it = 0; it < 200; it++) {
-        memset(pe, 0, sizeof pe);
-        for (s = 0; s < B; s++)
-            for (e = 0; e < B; e++)
-                pe[e] += nu[0][s] * fe[s][e];
-        memset(nxt, 0, sizeof nxt);
+                for (e = 0; e < B; e++)
+                    pe[e] += tab->stat_start[s] * tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
+    /* classes by identical rows */
+    for (e = 0; e < B; e++) {
+        mk->rc[e] = -1;
+        for (e2 = 0; e2 < e && mk->rc[e] < 0; e2++) {
+            int same = 1;
+            for (s = 0; s < B && same; s++)
+                same = fabs(prof->q[e * AHASD_MAX_BUCKETS + s] - prof->q[e2 * AHASD_MAX_BUCKETS + s]) <= 1e-12;
+            if (same)
+                mk->rc[e] = mk->rc[e2];
+        }
+        if (mk->rc[e] < 0)
+            mk->rc[e] = R++;
+    }
+    if (R > CH_RMAX) {
+        /* lump: rank buckets by the acceptance of the token their row leads
+         * to, cut into CH_RMAX groups of equal exit mass */
+        double cum = 0.0;
+        for (e = 0; e < B; e++) {
+            key[e][0] = 0.0;
+            for (s = 0; s < B; s++)
+                key[e][0] += prof->q[e * AHASD_MAX_BUCKETS + s] * prof->accept[s];
+            key[e][1] = e;
+        }
+        qsort(key, (size_t)B, sizeof key[0], dcmp);
         tot = 0.0;
         for (e = 0; e < B; e++)
-            for (s2 = 0; s2 < B; s2++) {
-                nxt[s2] += pe[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
-                tot += pe[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
-            }
-        if (!(tot > 1e-300))
-            break;  /* no batch is ever fully accepted: keep the start law */
-        w = 0.0;
-        for (s = 0; s < B; s++) {
-            nxt[s] /= tot;
-            w += fabs(nxt[s] - nu[0][s]);
-            nu[0][s] = nxt[s];
+            tot += pe[e];
+        for (m = 0; m < B; m++) {
+            e = (int)key[m][1];
+            c = tot > 0.0 ? (int)(CH_RMAX * cum / tot) : m * CH_RMAX / B;
+            mk->rc[e] = c < CH_RMAX ? c : CH_RMAX - 1;
+            cum += pe[e];
         }
-        if (w < 1e-13)
-            break;
+        R = CH_RMAX;
+        mk->clustered = 1;
     }
-    memset(nu[1], 0, sizeof nu[1]);
-    tot = 0.0;
-    for (e = 0; e < B; e++)
-        for (s2 = 0; s2 < B; s2++) {
-            nu[1][s2] += re[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
-            tot += re[e] * prof->q[e * AHASD_MAX_BUCKETS + s2];
-        }
-    for (s = 0; s < B; s++)
-        nu[1][s] = tot > 1e-300 ? nu[1][s] / tot : tab->stat_start[s];
-
-    for (int c = 0; c < CH_CLS; c++)
+    mk->R = R;
+    /* start law of each class */
+    memset(nu, 0, sizeof nu);
+    memset(mass, 0, sizeof mass);
+    for (e = 0; e < B; e++) {
+        double we = pe[e] > 0.0 ? pe[e] : 1e-300;
+        c = mk->rc[e];
+        mass[c] += we;
+        for (s = 0; s < B; s++)
+            nu[c][s] += we * prof->q[e * AHASD_MAX_BUCKETS + s];
+    }
+    for (c = 0; c < R; c++)
+        for (s = 0; s < B; s++)
+            nu[c][s] = mass[c] > 0.0 ? nu[c][s] / mass[c] : tab->stat_start[s];
+    /* marks per class */
+    for (c = 0; c < R; c++)
         for (s = 0; s < B; s++) {
             if (nu[c][s] <= 0.0)
                 continue;
@@ -231,14 +274,17 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
                 for (j = 0; j <= k; j++)
                     for (e = 0; e < B; e++) {
                         w = nu[c][s] * tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
-                        if (j == k)
+                        if (j == k) {
                             mk->pfull[c][k] += w;
-                        else
+                            mk->xf[c][k][mk->rc[e]] += w;
+                        } else {
                             mk->pkj[c][k][j] += w;
+                            mk->xr[c][k][mk->rc[e]] += w;
+                        }
                     }
                 if (!with_h)
                     continue;
-                for (int f = 0; f < 2; f++)
+                for (f = 0; f < 2; f++)
                     for (e = 0; e < B; e++)
                         for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
                             w = nu[c][s] *
@@ -251,6 +297,91 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
                         }
             }
         }
+    /* class after a rejection, and of batch starts, in the long run */
+    tot = 0.0;
+    for (s = 0; s < B; s++)
+        for (k = 1; k <= KM; k++)
+            for (j = 0; j < k; j++)
+                for (e = 0; e < B; e++) {
+                    w = tab->stat_start[s] * tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
+                    mk->start_mix[mk->rc[e]] += w;
+                    tot += w;
+                }
+    for (c = 0; c < R; c++)
+        mk->start_mix[c] = tot > 0.0 ? mk->start_mix[c] / tot : (c == 0);
+    tot = 0.0;
+    for (e = 0; e < B; e++)
+        tot += pe[e];
+    for (e = 0; e < B; e++)
+        mk->occ[mk->rc[e]] += tot > 0.0 ? pe[e] / tot : 1.0 / B;
+    /* the class after a doomed batch's last drafted token (where a
+     * look-ahead batch starts): the last-token class law of batches of the
+     * same start class and length (the tables give the rejected token's
+     * class for rejected batches, not the last one's) */
+    tot = 0.0;
+    for (c = 0; c < R; c++)
+        for (k = 1; k <= KM; k++) {
+            double pd = 0.0, sf = 0.0;
+            for (j = 0; j < k; j++)
+                pd += mk->pkj[c][k][j];
+            for (c2 = 0; c2 < R; c2++)
+                sf += mk->xf[c][k][c2];
+            for (c2 = 0; c2 < R; c2++) {
+                double x = sf > 0.0 ? mk->xf[c][k][c2] / sf : mk->xr[c][k][c2];
+                mk->tail_mix[c2] += mk->occ[c] * pd * x;
+            }
+            tot += mk->occ[c] * pd;
+        }
+    for (c = 0; c < R; c++)
+        mk->tail_mix[c] = tot > 0.0 ? mk->tail_mix[c] / tot : mk->start_mix[c];
+    /* the mixture slots R (after a rejected token) and R + 1 (after a
+     * doomed batch's last token) */
+    for (c = 0; c < R; c++) {
+        w = mk->start_mix[c];
+        for (k = 1; k <= KM; k++) {
+            mk->pfull[R][k] += w * mk->pfull[c][k];
+            for (j = 0; j < k; j++)
+                mk->pkj[R][k][j] += w * mk->pkj[c][k][j];
+            for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
+                mk->hfull[R][k][h] += w * mk->hfull[c][k][h];
+                mk->hnf[R][k][h] += w * mk->hnf[c][k][h];
+            }
+            for (c2 = 0; c2 < R; c2++) {
+                mk->xf[R][k][c2] += w * mk->xf[c][k][c2];
+                mk->xr[R][k][c2] += w * mk->xr[c][k][c2];
+            }
+        }
+    }
+    for (c = 0; c < R; c++) {
+        w = mk->tail_mix[c];
+        for (k = 1; k <= KM; k++) {
+            mk->pfull[R + 1][k] += w * mk->pfull[c][k];
+            for (j = 0; j < k; j++)
+                mk->pkj[R + 1][k][j] += w * mk->pkj[c][k][j];
+            for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
+                mk->hfull[R + 1][k][h] += w * mk->hfull[c][k][h];
+                mk->hnf[R + 1][k][h] += w * mk->hnf[c][k][h];
+            }
+            for (c2 = 0; c2 < R; c2++) {
+                mk->xf[R + 1][k][c2] += w * mk->xf[c][k][c2];
+                mk->xr[R + 1][k][c2] += w * mk->xr[c][k][c2];
+            }
+        }
+    }
+    /* exit class laws, conditional on (k, fate) */
+    for (c = 0; c <= R + 1; c++)
+        for (k = 1; k <= KM; k++) {
+            double sf = 0.0, sr = 0.0;
+            for (c2 = 0; c2 < R; c2++) {
+                sf += mk->xf[c][k][c2];
+                sr += mk->xr[c][k][c2];
+            }
+            for (c2 = 0; c2 < R; c2++) {
+                mk->xf[c][k][c2] = sf > 0.0 ? mk->xf[c][k][c2] / sf : (c2 == 0);
+                mk->xr[c][k][c2] = sr > 0.0 ? mk->xr[c][k][c2] / sr : (c2 == 0);
+            }
+        }
+    (void)s2;
 }
 
 /* ------------------------------------------------------------------ */
@@ -260,8 +391,10 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
  * visits to a counter moved up with probability f per update, started at 2
  * (weakly taken), divided by lambda: the per-visit continue probability
  * (lambda -> 0 gives 1, the initial state; lambda -> inf the stationary
- * P(counter >= 2)).  Updates are taken to precede the next visit. */
-static double edc_counter_continue(double f, double lambda)
+ * P(counter >= 2)).  A visit's batch updates the counter before the next
+ * visit with probability q: batches decided deep in the pipeline are often
+ * flushed or discarded first, and their counters stay near the start. */
+static double edc_counter_continue(double f, double lambda, double q)
 {
     double pi[4] = {0.0, 0.0, 1.0, 0.0}, nx[4], sum = 0.0, acc = 0.0, surv, pmf, rho, z, pst;
     unsigned int v;
@@ -291,7 +424,12 @@ static double edc_counter_continue(double f, double lambda)
     pmf = exp(-lambda);
     surv = 1.0 - pmf;                     /* P(N > 0) */
     for (v = 0; v < 1000000u; v++) {
-        if (fabs(pi[2] + pi[3] - pst) < 1e-10) {
+        if (!(q > 0.0) || fabs(pi[2] + pi[3] - pst) < 1e-10) {
+            if (!(q > 0.0)) {
+                /* never updated: every visit sees the start state */
+                sum += pi[2] + pi[3] > 0.5 ? lambda - acc : 0.0;
+                break;
+            }
             sum += pst * (lambda - acc);
             break;
         }
@@ -299,10 +437,12 @@ static double edc_counter_continue(double f, double lambda)
             break;
         sum += (pi[2] + pi[3]) * surv;
         acc += surv;
-        nx[0] = (1.0 - f) * (pi[0] + pi[1]);
-        nx[1] = f * pi[0] + (1.0 - f) * pi[2];
-        nx[2] = f * pi[1] + (1.0 - f) * pi[3];
-        nx[3] = f * (pi[2] + pi[3]);
+        /* a visit's batch updates the counter with probability q (the
+         * others are flushed or discarded first): lazy steps */
+        nx[0] = (1.0 - q) * pi[0] + q * (1.0 - f) * (pi[0] + pi[1]);
+        nx[1] = (1.0 - q) * pi[1] + q * (f * pi[0] + (1.0 - f) * pi[2]);
+        nx[2] = (1.0 - q) * pi[2] + q * (f * pi[1] + (1.0 - f) * pi[3]);
+        nx[3] = (1.0 - q) * pi[3] + q * f * (pi[2] + pi[3]);
         memcpy(pi, nx, sizeof pi);
         pmf *= lambda / (double)(v + 1);  /* P(N = v + 1) */
         surv -= pmf;                      /* P(N > v + 1) */
@@ -326,14 +466,16 @@ static double edc_counter_continue(double f, double lambda)
  *   f(r) = P(full | r), the up-probability of the counters with recent
  *          average r (LLR does not change a batch's acceptance);
  *   cont(o, r, D) = per-visit continue probability of that counter, with a
- *          Poisson(n_dec P(o) P(r) P(D)) number of visits in a generation
- *          (edc_counter_continue; pD NULL: the stationary law);
+ *          Poisson(n_dec P(o) P(r) P(D)) number of visits in a generation,
+ *          of which a share qD[D] updates it (the others' batches are
+ *          flushed or discarded first) (edc_counter_continue; pD NULL: the
+ *          stationary law);
  *   c(h, f, D) = E[cont(o, r, D) | h, f] under J and the law of o.
  * The history after a rejection is restored from LCEHT in the real
  * mechanism; the lineage model ignores that and the look-ahead entries of
  * flushed batches (flag AHASD_FLAG_EDC_MEAN_FIELD). */
 static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, const double *pD,
-                      double n_dec, ch_edc *ed)
+                      const double *qD, double n_dec, ch_edc *ed)
 {
     enum { H = AHASD_EDC_BUCKETS, S3 = 3 * (H - 1) + 1, S4 = 4 * (H - 1) + 1 };
     int B = tab->B, KM = tab->kmax, s, e, e2, k, f, h, i, t, n, o, r, d, dl, j;
@@ -442,7 +584,7 @@ static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, con
                         if ((j > 7 ? 7 : j) == dl)
                             pdl += pD[j];
                 lam = pD == NULL ? INFINITY : n_dec * po[o] * pr[r] * pdl;
-                cont[o][r][d] = edc_counter_continue(fr[r], lam);
+                cont[o][r][d] = edc_counter_continue(fr[r], lam, qD == NULL ? 1.0 : qD[d]);
             }
     for (h = 0; h < H; h++)
         for (f = 0; f < 2; f++)
@@ -472,8 +614,16 @@ static void ctx_marks(ch_ctx *cx, const ch_marks *mk, const ch_edc *ed)
     int c, d, k, j, h, KM = cx->KM;
     double cf, cn, nf, w;
 
-    /* every entry read (D <= L, k <= KM, m <= k) is written below */
-    for (c = 0; c < CH_CLS; c++)
+    cx->R = mk->R;
+    cx->nst = 2 * mk->R;
+    cx->mix = mk->R;
+    cx->tmix = mk->R + 1;
+    memcpy(cx->xf, mk->xf, sizeof cx->xf);
+    memcpy(cx->xr, mk->xr, sizeof cx->xr);
+    memcpy(cx->start_mix, mk->start_mix, sizeof cx->start_mix);
+    memcpy(cx->occ, mk->occ, sizeof cx->occ);
+    /* every entry read (D <= L, k <= KM, m <= k, class <= R) is written below */
+    for (c = 0; c <= mk->R + 1; c++)
         for (d = 1; d <= cx->L; d++)
             for (k = 1; k <= KM; k++) {
                 /* share of continue among full / not-full batches of length k */
@@ -639,9 +789,9 @@ static void tail_build(ch_ctx *cx)
 {
     /* The first batch after a doomed one starts after the doomed batch's
      * last drafted token, which under adaptive policies is typically the
-     * high-entropy token that ended it: its marks are taken from the
-     * "after a rejection" start class (TC = 1). */
-    enum { TC = 1 };
+     * high-entropy token that ended it: its marks are the mixture of the
+     * regime classes after a rejection (slot TC = R). */
+    const int TC = cx->tmix;
     int i, t, k, b, D, n, nch, c, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2;
     double tau, a, R, wblock, self, pk, pb, T[CH_KM], w;
     ch_tail acc;
@@ -692,6 +842,7 @@ static void tail_build(ch_ctx *cx)
                 if (cx->edc) {
                     acc.decisions += pk;
                     acc.stops += cx->pf[TC][D][1][k] + cx->pn[TC][D][1][k][k];
+                    acc.ddec[D] += pk;
                 }
                 for (b = 0; b < 2; b++) {
                     pb = cx->pf[TC][D][b][k] + cx->pn[TC][D][b][k][k];
@@ -753,25 +904,38 @@ static void tail_build(ch_ctx *cx)
 
 /* Add mass m at lead beta (clamped to the grid) in class cls, splitting it
  * between the two neighbouring grid points so that the mean is kept. */
-static void push(const ch_ctx *cx, double *nxt, int cls, double beta, double m)
+static void push(const ch_ctx *cx, double *nxt, int st, double beta, double m)
 {
     double fr;
     int i, G = cx->G;
 
     if (G == 1) {
-        nxt[cls] += m;
+        nxt[st] += m;
         return;
     }
     grid_locate(cx, beta, &i, &fr);
-    nxt[cls * G + i] += m * (1.0 - fr);
-    nxt[cls * G + i + 1] += m * fr;
+    nxt[st * G + i] += m * (1.0 - fr);
+    nxt[st * G + i + 1] += m * fr;
+}
+
+/* Mass m at lead beta, split over the next batch's regime class by law x. */
+static void push_split(const ch_ctx *cx, double *nxt, const double *x, int u, double beta,
+                       double m)
+{
+    int c;
+
+    for (c = 0; c < cx->R; c++)
+        if (x[c] > 0.0)
+            push(cx, nxt, ST(c, u), beta, m * x[c]);
 }
 
 /* A batch of k drafts of which kv are left for the NPU (kv = 0: skipped),
- * with PIM delay w after it: outcomes "fully accepted" (mass mf, next class
- * 0) and "rejected by the NPU" (mass mn, E[A; .] = asum, ends the cycle). */
-static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, double a, int k,
-                             int kv, double w, double mf, double mn, double asum)
+ * with PIM delay w after it: outcomes "fully accepted" (mass mf, next start
+ * class 0 with bit u_next) and "rejected by the NPU" (mass mn,
+ * E[A; .] = asum, ends the cycle). */
+static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, int cls, double a,
+                             int k, int kv, double w, double mf, double mn, double asum,
+                             int u_next)
 {
     double y = kv > 0 ? cx->sync + cx->V[kv] : 0.0;
     double inc = (a > 0.0 ? a : 0.0) + y;
@@ -792,7 +956,7 @@ static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, double
         it->accepted += mf * k;
         it->committed += mf * (k + bonus);
         it->rounds += mf;
-        push(cx, nxt, 0, beta, mf);
+        push_split(cx, nxt, cx->xf[cls][k], u_next, beta, mf);
     }
     if (mn > 0.0) {
         /* the flush at C_{j+1}; then the rollback */
@@ -841,7 +1005,7 @@ static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D
         return 0.0;
     d2 = 3;
     for (k2 = 1; k2 <= cx->KM; k2++) {
-        if (!(cx->pk[1][k2] > CH_PK_NEGLIGIBLE))
+        if (!(cx->pk[cx->tmix][k2] > CH_PK_NEGLIGIBLE))
             continue;
         /* the first batch the PIM starts once J is the oldest queued one:
          * right after J (D = 2), or once the NPU takes the batch before J,
@@ -849,7 +1013,7 @@ static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D
         Rr = -a - ((D <= 2 ? w : (w > -a - cx->ybar ? w : -a - cx->ybar)) + k2 * cx->td);
         if (!(Rr > 0.0) || Rr > cx->ybar)
             continue;
-        pstop = cx->pf[1][d2][1][k2] + cx->pn[1][d2][1][k2][k2];
+        pstop = cx->pf[cx->tmix][d2][1][k2] + cx->pn[cx->tmix][d2][1][k2][k2];
         if (!(pstop > 0.0))
             continue;
         nch = tvc_chunks(cx, Rr, k - p, M, mm, T);
@@ -871,14 +1035,14 @@ static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D
             it->batch_tokens += mass * k2;
             it->decisions += mass;
             it->stops += mass;
-            it->dmass[d2] += mass;
+            it->dtail[d2] += mass;
             for (c2 = 0; c2 <= c; c2++)
                 it->pv[mm[c2]] += mass;
             it->switches += 2.0 * mass;
             it->rollbacks += mass;
             it->preverify_s += mass * (T[c] + cx->sw);
             {
-                push(cx, nxt, 1, -Rr + T[c] + cx->sw + cx->rb, mass);
+                push_split(cx, nxt, cx->xr[cls][k], 1, -Rr + T[c] + cx->sw + cx->rb, mass);
             }
             total += mass;
             *asum_out += m * pstop * ar;
@@ -887,19 +1051,29 @@ static double rescue(const ch_ctx *cx, ch_count *it, double *nxt, int cls, int D
     return total;
 }
 
-/* One batch drafted from lead beta in class cls, carrying mass m. */
-static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_count *it,
+/* One batch drafted from lead beta in state class st, carrying mass m.
+ * The bit u of st says whether every queued batch older than this one is
+ * already decided (pre-verified): then TVC starts on this batch; if not, on
+ * the D - 2 older queued batches first.  The bit after this batch (for the
+ * next one) is 1 when this batch is decided or went straight to an idle NPU
+ * (and u was 1 or there were no older queued batches). */
+static void step_state(const ch_ctx *cx, int st, double beta, double m, ch_count *it,
                        double *nxt)
 {
-    int k, b, D, KM = cx->KM;
+    int k, b, D, KM = cx->KM, cls = st >> 1, u = st & 1;
     double a, R, y, wblock, pk, pfull, pnf, anf;
 
     for (k = 1; k <= KM; k++) {
+        int older, u_undec;
         if (!(cx->pk[cls][k] > CH_PK_NEGLIGIBLE))
             continue;
         a = beta + k * cx->td;
         npu_state(cx, a, &D, &R);
         y = cx->sync + cx->V[k];
+        /* undecided queued batches older than this one: none at D <= 2 */
+        older = (D >= 3 && !u) ? D - 2 : 0;
+        /* the bit for the next batch when this one stays undecided */
+        u_undec = (a >= 0.0 && older == 0) ? 1 : 0;
         /* blocked at D = L_max until the oldest unverified batch completes
          * (for L_max = 1 that is this batch itself) */
         wblock = D >= cx->L ? (a >= 0.0 ? y : R) : 0.0;
@@ -917,105 +1091,111 @@ static void step_state(const ch_ctx *cx, int cls, double beta, double m, ch_coun
             it->dmass[D] += m * pk;
         }
         for (b = 0; b < 2; b++) {
+            int M[CH_KM], mm[CH_KM], nch = 0, i, nskip = 0, rest, Dn;
+            double T[CH_KM], tend, shift = 0.0, a2, wb2, ra, rm;
+
             pfull = cx->pf[cls][D][b][k];
             pnf = cx->pn[cls][D][b][k][k];
             anf = cx->an[cls][D][b][k][k];
             if (!(pfull + pnf > 0.0))
                 continue;
             if (b == 0) {
-                double ra, rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
-                verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf - rm,
-                                 m * anf - ra);
+                rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
+                verified_outcome(cx, it, nxt, cls, a, k, k, wblock, m * pfull, m * pnf - rm,
+                                 m * anf - ra, u_undec);
                 continue;
             }
             if (!cx->tvc) {
                 /* async-edc stop: wait for the next verification result */
                 double wstop = a >= 0.0 ? y : R;
-                verified_outcome(cx, it, nxt, a, k, k, wstop > wblock ? wstop : wblock,
-                                 m * pfull, m * pnf, m * anf);
+                verified_outcome(cx, it, nxt, cls, a, k, k, wstop > wblock ? wstop : wblock,
+                                 m * pfull, m * pnf, m * anf, u_undec);
                 continue;
             }
-            /* ahasd stop: TVC (exact predictions) on this batch's tokens */
+            /* ahasd stop: TVC with exact predictions.  Pre-verification
+             * covers the undecided older queued batches first (the chain
+             * knows they were accepted; each one covered whole is skipped by
+             * the NPU: the completions after it come one mean NPU occupancy
+             * earlier, so the lead grows by that and the wall and the
+             * verification are taken back, and D drops), then this batch. */
+            if (a < 0.0)
+                nch = tvc_chunks(cx, R, older * cx->kq + k, M, mm, T);
+            if (nch == 0) {
+                /* m < 1: the PIM keeps drafting */
+                rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
+                verified_outcome(cx, it, nxt, cls, a, k, k, wblock, m * pfull, m * pnf - rm,
+                                 m * anf - ra, u_undec);
+                continue;
+            }
+            tend = T[nch - 1] + cx->sw;
+            if (older > 0) {
+                nskip = M[nch - 1] / cx->kq;
+                if (nskip > older)
+                    nskip = older;
+            }
+            rest = nskip == older ? M[nch - 1] - older * cx->kq : 0;
+            if (rest > k)
+                rest = k;
+            shift = nskip * cx->ybar;
+            a2 = a + shift;
+            Dn = D - nskip;
+            wb2 = Dn >= cx->L ? R : 0.0;
             {
-                int M[CH_KM], mm[CH_KM], nch, mc, i;
-                double T[CH_KM], tend;
-
-                if (D >= 3) {
-                    /* TVC pre-verifies the oldest queued batch, which is
-                     * older than this one and (this batch being drawn) was
-                     * accepted: PIM time, no rejection to find.  Its
-                     * length is taken as the mean draft length; this
-                     * batch's own chance comes at the next decision
-                     * (rescue). */
-                    nch = tvc_chunks(cx, R, cx->kq, M, mm, T);
-                    if (nch > 0) {
-                        double mass = m * (pfull + pnf), wj;
-                        tend = T[nch - 1] + cx->sw;
-                        for (i = 0; i < nch; i++)
-                            it->pv[mm[i]] += mass;
-                        it->switches += 2.0 * mass;
-                        it->preverify_s += mass * tend;
-                        wj = tend > wblock ? tend : wblock;
-                        {
-                            double ra, rm = rescue(cx, it, nxt, cls, D, b, k, a, wj, 0, m, &ra);
-                            verified_outcome(cx, it, nxt, a, k, k, wj, m * pfull, m * pnf - rm,
-                                             m * anf - ra);
-                        }
-                        continue;
-                    }
+                double mass = m * (pfull + pnf);
+                for (i = 0; i < nch; i++)
+                    it->pv[mm[i]] += mass;
+                it->switches += 2.0 * mass;
+                it->preverify_s += mass * tend;
+                if (nskip > 0) {
+                    it->wall -= mass * shift;
+                    it->verify[cx->kq] -= mass * nskip;
+                }
+            }
+            /* a rejection in this batch's first `rest` tokens: the batch is
+             * decided (prefix and correction), the NPU skips it, every draft
+             * after it is discarded and the PIM rolls back and drafts; the
+             * catch comes in the chunk that holds the rejected token (its
+             * time approximated by the end of the pre-verification when
+             * older batches came first) */
+            for (i = 0; i < nch && rest > 0; i++) {
+                int lo, hi;
+                double pc, ac, w, mcm;
+                if (older > 0) {
+                    if (i > 0)
+                        break;
+                    lo = 0;
+                    hi = rest;
+                    w = tend;
                 } else {
-                    nch = a < 0.0 ? tvc_chunks(cx, R, k, M, mm, T) : 0;
-                }
-                mc = nch > 0 ? M[nch - 1] : 0;
-                if (nch == 0) {
-                    /* m < 1: the PIM keeps drafting */
-                    double ra, rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
-                    verified_outcome(cx, it, nxt, a, k, k, wblock, m * pfull, m * pnf - rm,
-                                     m * anf - ra);
-                    continue;
-                }
-                tend = T[nch - 1] + cx->sw;
-                /* rejection found in chunk i: A in [M_{i-1}, M_i) */
-                for (i = 0; i < nch; i++) {
-                    int lo = i == 0 ? 0 : M[i - 1], i2;
-                    double pc = cx->pn[cls][D][b][k][M[i]] - cx->pn[cls][D][b][k][lo];
-                    double ac = cx->an[cls][D][b][k][M[i]] - cx->an[cls][D][b][k][lo];
-                    double w = T[i] + cx->sw, mcm = m * pc;
-                    if (!(pc > 0.0))
+                    lo = i == 0 ? 0 : M[i - 1];
+                    hi = M[i] < rest ? M[i] : rest;
+                    w = T[i] + cx->sw;
+                    if (hi <= lo)
                         continue;
-                    for (i2 = 0; i2 <= i; i2++)
-                        it->pv[mm[i2]] += mcm;
-                    it->switches += 2.0 * mcm;
-                    it->rollbacks += mcm;
-                    it->preverify_s += mcm * w;
-                    /* the PIM rolls back to the correction, then drafts */
-                    w += cx->rb;
-                    it->accepted += m * ac;
-                    it->committed += m * ac + mcm;
-                    it->rounds += mcm;
-                    /* the batch is known: the NPU skips it, C_{j+1} = C_j */
-                    push(cx, nxt, 1, a + w, mcm);
                 }
-                /* no rejection in the pre-verified prefix */
-                {
-                    double pnc = pnf - cx->pn[cls][D][b][k][mc];
-                    double anc = anf - cx->an[cls][D][b][k][mc];
-                    double mass = m * (pfull + pnc);
-                    if (mass > 0.0) {
-                        for (i = 0; i < nch; i++)
-                            it->pv[mm[i]] += mass;
-                        it->switches += 2.0 * mass;
-                        it->preverify_s += mass * tend;
-                    }
-                    if (mc >= k) {
-                        /* every token pre-verified and accepted: decided, skipped */
-                        verified_outcome(cx, it, nxt, a, k, 0, tend, m * pfull, 0.0, 0.0);
-                    } else {
-                        double wj = tend > wblock ? tend : wblock, ra;
-                        double rm = rescue(cx, it, nxt, cls, D, b, k, a, wj, mc, m, &ra);
-                        verified_outcome(cx, it, nxt, a, k, k - mc, wj, m * pfull,
-                                         m * pnc - rm, m * anc - ra);
-                    }
+                pc = cx->pn[cls][D][b][k][hi] - cx->pn[cls][D][b][k][lo];
+                ac = cx->an[cls][D][b][k][hi] - cx->an[cls][D][b][k][lo];
+                mcm = m * pc;
+                if (!(mcm > 0.0))
+                    continue;
+                it->rollbacks += mcm;
+                it->accepted += m * ac;
+                it->committed += m * ac + mcm;
+                it->rounds += mcm;
+                push_split(cx, nxt, cx->xr[cls][k], 1, a2 + w + cx->rb, mcm);
+            }
+            /* no rejection in the pre-verified prefix of this batch */
+            {
+                double pnc = pnf - cx->pn[cls][D][b][k][rest];
+                double anc = anf - cx->an[cls][D][b][k][rest];
+                if (rest >= k) {
+                    /* every token pre-verified and accepted: decided, skipped */
+                    verified_outcome(cx, it, nxt, cls, a2, k, 0, tend, m * pfull, 0.0, 0.0, 1);
+                } else {
+                    double wj = tend > wb2 ? tend : wb2;
+                    rm = rescue(cx, it, nxt, cls, D, b, k, a2, wj, rest, m, &ra);
+                    verified_outcome(cx, it, nxt, cls, a2, k, k - rest, wj, m * pfull,
+                                     m * pnc - rm, m * anc - ra, 0);
                 }
             }
         }
@@ -1048,7 +1228,7 @@ static int chain_direct(const ch_ctx *cx, const double *v, double *work, ch_coun
     /* Only the states reachable from the support of v take part: their
      * rows are built as they are discovered (breadth first), which for
      * deterministic timings is a handful of grid points. */
-    int ret = AHASD_OK, n = cx->G * CH_CLS, s, t, a, b, m = 0, signum, status, ok, flushes = 0;
+    int ret = AHASD_OK, n = cx->G * cx->nst, s, t, a, b, m = 0, signum, status, ok, flushes = 0;
     double *A = work, *x = A + (size_t)n * n, *nx = x + n, *rhs = nx + n, rowsum;
     ch_count *R = (ch_count *)(void *)(rhs + n);
     size_t *pdata = (size_t *)(void *)(R + n);
@@ -1155,7 +1335,7 @@ out:
 static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape, double *dwork,
                        ch_count *tot, double *resid, int *iters, ahasd_error *err)
 {
-    int ret = AHASD_OK, n = cx->G * CH_CLS, i, iter, p, found = 0;
+    int ret = AHASD_OK, n = cx->G * cx->nst, i, iter, p, found = 0;
     double mass[CH_PERIOD + 1], mnext, dshape, rho;
     ch_count it, hist[CH_PERIOD];
 
@@ -1166,7 +1346,8 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
     memset(hist, 0, sizeof hist);
     /* a cycle starts after a flush: class "after rejection", the PIM starts
      * drafting as the (idle) NPU's last completion, beta = 0 */
-    cur[1 * cx->G + cx->i0] = 1.0;
+    for (i = 0; i < cx->R; i++)
+        cur[ST(i, 1) * cx->G + cx->i0] = cx->start_mix[i];
     for (p = 0; p <= CH_PERIOD; p++)
         mass[p] = 1.0;      /* mass[q]: total mass q steps ago (q = 0: now) */
     *resid = 0.0;
@@ -1248,6 +1429,8 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
         tot->batch_tokens += w * tl->batch_tokens;
         tot->decisions += w * tl->decisions;
         tot->stops += w * tl->stops;
+        for (m2 = 0; m2 < CH_MAXD; m2++)
+            tot->dtail[m2] += w * tl->ddec[m2];
         for (m2 = 1; m2 <= cx->KM; m2++)
             tot->pv[m2] += w * tl->pv[m2];
         tot->pv_wasted += w * tl->preverify_s;
@@ -1307,6 +1490,21 @@ static void costs_setup(const ahasd_config *cfg, const plat_t *p, double ctx, do
     (void)e;
 }
 
+/* Long-run P(K = k): the classes weighted by how often batches start in them. */
+static double pk_longrun(const ch_marks *mk, int k)
+{
+    int c, j;
+    double x = 0.0, y;
+
+    for (c = 0; c < mk->R; c++) {
+        y = mk->pfull[c][k];
+        for (j = 0; j < k; j++)
+            y += mk->pkj[c][k][j];
+        x += mk->occ[c] * y;
+    }
+    return x;
+}
+
 static int dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -1343,8 +1541,8 @@ static void grid_build(ch_ctx *cx, const ch_marks *mk)
         best = 0.0;
         nb = 0;
         for (k = 1; k <= cx->KM; k++)
-            if (!used[k] && mk->pfull[0][k] + mk->pkj[0][k][0] + cx->pk[0][k] > best) {
-                best = mk->pfull[0][k] + cx->pk[0][k];
+            if (!used[k] && pk_longrun(mk, k) > best) {
+                best = pk_longrun(mk, k);
                 nb = k;
             }
         if (nb == 0)
@@ -1384,7 +1582,7 @@ static void grid_build(ch_ctx *cx, const ch_marks *mk)
 static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, const ch_costs *cc,
                       const ch_marks *mk, const ch_edc *ed)
 {
-    int k, j;
+    int k;
     double pk, tot = 0.0, ysum = 0.0;
 
     cx->sched = cfg->schedule;
@@ -1402,21 +1600,15 @@ static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, cons
         cx->PV[k] = cc->pv[k].time_s;
     }
     for (k = 1; k <= cx->KM; k++) {
-        pk = mk->pfull[0][k];
-        for (j = 0; j < k; j++)
-            pk += mk->pkj[0][k][j];
+        pk = pk_longrun(mk, k);
         tot += pk;
         ysum += pk * (cx->sync + cx->V[k]);
     }
     cx->ybar = tot > 0.0 ? ysum / tot : cx->sync + cx->V[1];
     {
         double ks = 0.0;
-        for (k = 1; k <= cx->KM; k++) {
-            pk = mk->pfull[0][k];
-            for (j = 0; j < k; j++)
-                pk += mk->pkj[0][k][j];
-            ks += pk * k;
-        }
+        for (k = 1; k <= cx->KM; k++)
+            ks += pk_longrun(mk, k) * k;
         cx->kq = tot > 0.0 ? (int)floor(ks / tot + 0.5) : 1;
         if (cx->kq < 1)
             cx->kq = 1;
@@ -1468,7 +1660,7 @@ static void counts_to_acct(const ch_count *c, const ch_costs *cc, const plat_t *
 static int chain_as_sync(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws,
                          ahasd_result *res, ahasd_error *err)
 {
-    int ret = AHASD_OK, k, h;
+    int ret = AHASD_OK, k, h, c;
     ahasd_config sync_cfg = *cfg;
     const dd_table *tab = NULL;
     ahasd_cost dc, vc;
@@ -1489,13 +1681,15 @@ static int chain_as_sync(const ahasd_config *cfg, const plat_t *p, ahasd_workspa
     marks_build(tab, &cfg->profile, 1, &mk);
     memset(pD, 0, sizeof pD);
     pD[1] = 1.0;
-    edc_build(tab, &cfg->profile, 1, pD, res->out[AHASD_OUT_ROUNDS], &ed);
-    for (k = 1; k <= mk.KM; k++)
-        for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
-            w = mk.hfull[0][k][h] * (1.0 - ed.c[h][1][1]) + mk.hnf[0][k][h] * (1.0 - ed.c[h][0][1]);
-            stop += w;
-            tot += mk.hfull[0][k][h] + mk.hnf[0][k][h];
-        }
+    edc_build(tab, &cfg->profile, 1, pD, NULL, res->out[AHASD_OUT_ROUNDS], &ed);
+    for (c = 0; c < mk.R; c++)
+        for (k = 1; k <= mk.KM; k++)
+            for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
+                w = mk.occ[c] * (mk.hfull[c][k][h] * (1.0 - ed.c[h][1][1]) +
+                                 mk.hnf[c][k][h] * (1.0 - ed.c[h][0][1]));
+                stop += w;
+                tot += mk.occ[c] * (mk.hfull[c][k][h] + mk.hnf[c][k][h]);
+            }
     res->out[AHASD_OUT_SUPPRESSION_RATE] = tot > 0.0 ? stop / tot : 0.0;
     res->edc_continue_prob = 1.0 - res->out[AHASD_OUT_SUPPRESSION_RATE];
     res->flags |= AHASD_FLAG_EDC_MEAN_FIELD;
@@ -1507,7 +1701,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
                    ahasd_result *res, ahasd_error *err)
 {
     int ret = AHASD_OK, S, s, d, edc = cfg->schedule != AHASD_SCHED_ASYNC, flags = 0;
-    int arm = 0, iters = 0, pass, n = CH_G * CH_CLS;
+    int arm = 0, iters = 0, pass, n = CH_G * CH_ST;
     const dd_table *tab = NULL;
     ch_marks mk;
     ch_edc ed;
@@ -1517,7 +1711,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
     acct_t total, seg;
     ahasd_cost dc, vc;
     double *buf, *dwork, cost_ratio, resid = 0.0, transient = 0.0, overlap = 0.0, ctx, pD[CH_MAXD];
-    double dsum, n_dec;
+    double dsum, n_dec, qD[CH_MAXD];
 
     acct_zero(&total);
     memset(&ed, 0, sizeof ed);
@@ -1531,6 +1725,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         goto out;
     }
     cx = (ch_ctx *)(void *)buf;
+
     dwork = ws_scratch(ws, 2, (size_t)n * n + 3 * (size_t)n +
                                   (size_t)n * (sizeof(ch_count) / sizeof(double) + 1) +
                                   (size_t)n * sizeof(size_t) / sizeof(double) + 1 + (size_t)n, 0);
@@ -1555,7 +1750,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         flags |= AHASD_FLAG_LEAD_APPROX;
     if (edc) {
         flags |= AHASD_FLAG_EDC_MEAN_FIELD;
-        edc_build(tab, &cfg->profile, cfg->l_max, NULL, 0.0, &ed);
+        edc_build(tab, &cfg->profile, cfg->l_max, NULL, NULL, 0.0, &ed);
     }
     if (cfg->schedule == AHASD_SCHED_AHASD)
         flags |= AHASD_FLAG_EXACT_PREDICTIONS;
@@ -1581,13 +1776,18 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
                                &iters, err)))
             goto out;
         if (edc && cyc.committed > 0.0) {
+            /* every decision visits a counter; only those of batches that
+             * reach a final outcome update it */
             dsum = 0.0;
             for (d = 0; d < CH_MAXD; d++)
-                dsum += cyc.dmass[d];
-            for (d = 0; d < CH_MAXD; d++)
-                pD[d] = dsum > 0.0 ? cyc.dmass[d] / dsum : 0.0;
+                dsum += cyc.dmass[d] + cyc.dtail[d];
+            for (d = 0; d < CH_MAXD; d++) {
+                pD[d] = dsum > 0.0 ? (cyc.dmass[d] + cyc.dtail[d]) / dsum : 0.0;
+                qD[d] = cyc.dmass[d] + cyc.dtail[d] > 0.0
+                            ? cyc.dmass[d] / (cyc.dmass[d] + cyc.dtail[d]) : 1.0;
+            }
             n_dec = (double)cfg->gen_len * cyc.decisions / cyc.committed;
-            edc_build(tab, &cfg->profile, cfg->l_max, pD, n_dec, &ed);
+            edc_build(tab, &cfg->profile, cfg->l_max, pD, qD, n_dec, &ed);
         }
         if (p->contention > 0.0 && cyc.wall > 0.0) {
             counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, &seg);
@@ -1621,7 +1821,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
     res->bandit_transient_rounds = transient;
     res->edc_continue_prob = total.decisions > 0.0 ? 1.0 - total.stops / total.decisions : 1.0;
     res->chain_residual = resid;
-    res->chain_states = cx->G * CH_CLS;
+    res->chain_states = cx->G * cx->nst;
 out:
     return ret;
 }

@@ -282,6 +282,8 @@ int acct_finish(const acct_t *a, const plat_t *p, int method, int flags,
 /* workspace.c                                                         */
 /* ------------------------------------------------------------------ */
 /* The workspace: caches and scratch owned by one caller (one thread). */
+/* Scratch slots: 0 closed forms, 1-2 chains, 3-5 simulator, 6-7 drafting
+ * tables. */
 #define WS_SLOTS 8
 #define WS_DD_CACHE 8
 typedef struct {

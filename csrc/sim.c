@@ -121,9 +121,12 @@
  *     partial token and the pre-verification time of discarded batches and
  *     of the tokens after a rejected one.  Trace events are marked wasted
  *     when a flush or a pre-verification rejection discards their batch.
- *   - Outputs are means over runs of the per-run outputs (throughput is the
- *     mean of per-run throughputs, not total tokens / total time); ci95 is
- *     t_{0.975, n-1} sd / sqrt(n).  Gap quantiles pool every committed token
+ *   - Outputs pool the runs: ratios of totals (throughput = all committed
+ *     tokens / all wall time), the long-run quantities the analytical
+ *     estimates compute (a mean of per-run ratios is biased when runs differ
+ *     a lot, e.g. under persistent entropy regimes); extensive outputs and
+ *     breakdowns are per generation; ci95 is t_{0.975, n-1} sd / sqrt(n) of
+ *     the per-run values.  Gap quantiles pool every committed token
  *     of every run; their ci95 uses the spread of the per-run quantiles.
  */
 #include <string.h>
@@ -1682,6 +1685,7 @@ int sim_run(const ahasd_config *cfg, const plat_t *p, ahasd_sim_options *opt,
     sim_t *s = NULL;
     ahasd_result one;
     welford_t wf;
+    acct_t pooled;
     double *gaps = NULL, q[3], tq = 0.0, sd, total_pulls;
     size_t n_gaps;
     static const int gap_out[3] = {AHASD_OUT_GAP_P50_S, AHASD_OUT_GAP_P90_S,
@@ -1742,11 +1746,13 @@ int sim_run(const ahasd_config *cfg, const plat_t *p, ahasd_sim_options *opt,
     for (i = 0; i < (int)s->dcache_n; i++)
         s->dcache[(size_t)i * SIM_DC] = NAN;
     memset(&wf, 0, sizeof wf);
+    acct_zero(&pooled);
     for (run = 0; run < opt->n_runs; run++) {
         double *g = gaps + (size_t)run * (size_t)cfg->gen_len;
 
         if ((ret = run_one(s, run, g, err)))
             goto out;
+        acct_add(&pooled, &s->a, 1.0);
         /* acct_finish leaves some fields (wasted_s of main memory) alone */
         memset(&one, 0, sizeof one);
         if ((ret = acct_finish(&s->a, p, AHASD_METHOD_SIMULATION, 0, &one, err)))
@@ -1763,13 +1769,6 @@ int sim_run(const ahasd_config *cfg, const plat_t *p, ahasd_sim_options *opt,
         wf.n += 1.0;
         for (i = 0; i < AHASD_N_OUT; i++)
             welford_add(&wf, i, one.out[i]);
-        for (d = 0; d < AHASD_N_DEVICES; d++) {
-            for (t = 0; t < AHASD_N_TASKS; t++)
-                res->time_s[d][t] += (one.time_s[d][t] - res->time_s[d][t]) / wf.n;
-            for (t = 0; t < AHASD_N_ECAUSES; t++)
-                res->energy_j[d][t] += (one.energy_j[d][t] - res->energy_j[d][t]) / wf.n;
-            res->wasted_s[d] += (one.wasted_s[d] - res->wasted_s[d]) / wf.n;
-        }
         res->fits_in_memory = one.fits_in_memory;
         flags = one.flags;
     }
@@ -1781,8 +1780,34 @@ int sim_run(const ahasd_config *cfg, const plat_t *p, ahasd_sim_options *opt,
             goto out;
         }
     }
+    /* Outputs pool the runs: ratios of totals over every run (tokens per
+     * second = all tokens / all time, ...), the long-run quantities the
+     * analytical estimates compute; extensive outputs and breakdowns are per
+     * generation (totals / n_runs).  The 95% half-widths come from the
+     * spread of the per-run values (the delta method to first order: every
+     * run commits gen_len tokens). */
+    {
+        int fits = res->fits_in_memory;
+        double inv = 1.0 / (double)opt->n_runs;
+        static const int extensive[] = {
+            AHASD_OUT_NPU_IDLE_S, AHASD_OUT_PIM_IDLE_S, AHASD_OUT_GPU_IDLE_S,
+            AHASD_OUT_CPU_IDLE_S, AHASD_OUT_TOTAL_TIME_S, AHASD_OUT_TOTAL_ENERGY_J,
+            AHASD_OUT_DRAFTED_TOKENS, AHASD_OUT_COMMITTED_TOKENS, AHASD_OUT_ROUNDS};
+
+        if ((ret = acct_finish(&pooled, p, AHASD_METHOD_SIMULATION, 0, res, err)))
+            goto out;
+        res->fits_in_memory = fits;
+        for (i = 0; i < (int)(sizeof extensive / sizeof extensive[0]); i++)
+            res->out[extensive[i]] *= inv;
+        for (d = 0; d < AHASD_N_DEVICES; d++) {
+            for (t = 0; t < AHASD_N_TASKS; t++)
+                res->time_s[d][t] *= inv;
+            for (t = 0; t < AHASD_N_ECAUSES; t++)
+                res->energy_j[d][t] *= inv;
+            res->wasted_s[d] *= inv;
+        }
+    }
     for (i = 0; i < AHASD_N_OUT; i++) {
-        res->out[i] = wf.mean[i];
         sd = opt->n_runs > 1 ? sqrt(wf.m2[i] / (double)(opt->n_runs - 1)) : 0.0;
         res->ci95[i] = opt->n_runs > 1 ? tq * sd / sqrt((double)opt->n_runs) : 0.0;
     }
