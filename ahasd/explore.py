@@ -405,7 +405,7 @@ def optimize(config: Config | None = None, *, over: Mapping[str, Any],
     if not isinstance(over, Mapping) or not over:
         raise ConfigError("over must be a non-empty dict: name -> (lo, hi) or [choices]")
     ranges, choices = _split_over(cfg, over)
-    max_evals = P.as_int(max_evals, "max_evals")
+    max_evals = P.as_cint(max_evals, "max_evals", 1)
     combos = list(itertools.product(*choices.values())) if choices else [()]
     if max_evals < len(combos):
         raise ConfigError(f"max_evals = {max_evals} is not allowed: must be at least the "

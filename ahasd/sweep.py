@@ -153,6 +153,10 @@ def unknown_name(name: str, what: str = "sweep axis") -> ConfigError:
 _RANGE = re.compile(r"^\s*([^:]+):([^:]+):([^:]+)(?::(lin|log))?\s*$")
 
 
+#: Most points one numeric axis may have (10^8 float64 = 0.8 GB).
+MAX_AXIS_POINTS = 10 ** 8
+
+
 def parse_values(name: str, values: Any) -> np.ndarray:
     """Numeric axis values as a 1-D float64 array.
 
@@ -171,6 +175,10 @@ def parse_values(name: str, values: Any) -> np.ndarray:
         if not (math.isfinite(lo) and math.isfinite(hi)) or n != int(n) or n < 1:
             raise ConfigError(f"{name} = {values!r}: lo and hi must be finite and n an "
                               "integer >= 1")
+        if n > MAX_AXIS_POINTS:
+            raise ConfigError(f"{name} = {values!r}: n = {int(n)} points is not allowed: at "
+                              f"most {MAX_AXIS_POINTS} per axis (a grid is the product of its "
+                              "axes; split larger sweeps into chunks)")
         if m.group(4) == "log":
             if lo <= 0 or hi <= 0:
                 raise ConfigError(f"{name} = {values!r}: a log range needs lo, hi > 0")
@@ -181,8 +189,9 @@ def parse_values(name: str, values: Any) -> np.ndarray:
         arr = arr.reshape(1)
     if arr.ndim != 1:
         raise ConfigError(f"{name} must be a 1-D sequence of numbers, got shape {arr.shape}")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number) or arr.size == 0):
-        raise ConfigError(f"{name} = {values!r} is not allowed: must be numbers (or a "
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number) or arr.size == 0) or \
+            np.issubdtype(arr.dtype, np.complexfloating):
+        raise ConfigError(f"{name} = {values!r} is not allowed: must be real numbers (or a "
                           "'lo:hi:n' string)")
     return np.ascontiguousarray(arr, dtype=np.float64)
 
