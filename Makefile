@@ -11,7 +11,8 @@ CSRC     := $(wildcard csrc/*.c) $(wildcard csrc/*.h)
 CTESTS   := $(wildcard tests/c/*.c) $(wildcard tests/c/*.h)
 GSL_LIBS  = $(shell gsl-config --libs 2>/dev/null || echo -lgsl -lgslcblas -lm)
 CFLAGS_C  = -std=c99 -Wall -Wextra -Wno-unused-parameter -Werror -Icsrc -Itests/c
-ASAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ASAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
+            -fno-sanitize-recover=undefined,float-cast-overflow
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libgsl-dev clang libclang-rt-14-dev llvm valgrind
 EXT      := ahasd/.built

@@ -59,9 +59,12 @@ _incs, _libdirs, _libs = _gsl_flags()
 _cflags = ["-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 _ldflags: list[str] = []
 if SANITIZE:
-    _cflags += ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                "-fno-sanitize-recover=undefined"]
-    _ldflags += ["-fsanitize=address,undefined"]
+    # gcc's "undefined" leaves out float-cast-overflow (double -> int out of
+    # range); it is named explicitly
+    _cflags += ["-O1", "-g", "-fno-omit-frame-pointer",
+                "-fsanitize=address,undefined,float-cast-overflow",
+                "-fno-sanitize-recover=undefined,float-cast-overflow"]
+    _ldflags += ["-fsanitize=address,undefined,float-cast-overflow"]
 else:
     _cflags += ["-O2"]
 

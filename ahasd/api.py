@@ -32,6 +32,9 @@ __all__ = ["estimate", "simulate", "draft_distribution", "draft_sample", "pass_o
 
 #: Simulation runs when n_runs is not given.
 DEFAULT_RUNS = 10
+#: Most batches draft_sample draws in one call (two C int arrays and a
+#: DataFrame of them: about 3.2 GB at this size).
+MAX_SAMPLE = 100_000_000
 
 
 def _config(config: Config | None, kw: dict[str, Any]) -> Config:
@@ -150,7 +153,7 @@ def simulate(*, schedule: str | None = None, hardware: Hardware | str | None = N
         raise ConfigError(f"seed = {seed} is not allowed: must be an integer in [0, 2^64)")
     opt = ffi.new("ahasd_sim_options *")
     opt.seed = seed
-    opt.n_runs = P.as_int(n_runs, "n_runs")
+    opt.n_runs = P.as_cint(n_runs, "n_runs")
     buf = ffi.NULL
     if trace:
         cap = initial_trace_cap(cfg)
@@ -184,7 +187,7 @@ def _start(start: str | int, workload: Workload) -> int:
         return lib.AHASD_START_STATIONARY
     if start == "init":
         return lib.AHASD_START_INIT
-    b = P.as_int(start, "start") if not isinstance(start, str) else None
+    b = P.as_cint(start, "start") if not isinstance(start, str) else None
     if b is None or not 0 <= b < workload.buckets:
         raise ConfigError(f"start = {start!r} is not allowed: must be 'stationary', 'init' or "
                           f"a bucket in [0, {workload.buckets - 1}]")
@@ -302,9 +305,7 @@ def draft_sample(*, policy: Policy | str | None = None, workload: Workload | str
     buckets.  BanditSpec draws with its steady arm here."""
     pol, wl = _policy_workload(policy, workload, alpha, policy_params)
     s = _start(start, wl)
-    n = P.as_int(n, "n")
-    if n < 0:
-        raise ConfigError(f"n = {n} is not allowed: must be >= 0")
+    n = P.as_cint(n, "n", 0, MAX_SAMPLE)
     seed = P.as_int(seed, "seed")
     if not 0 <= seed < 2 ** 64:
         raise ConfigError(f"seed = {seed} is not allowed: must be an integer in [0, 2^64)")
@@ -348,7 +349,7 @@ def pass_ops(*, hardware: Hardware | str | None = None, model: Model | str | Non
     if getattr(hw, dev) is None:
         raise ConfigError(f"device = {dev!r} is not allowed: hardware '{hw.name}' has no {dev}; "
                           f"present: {', '.join(hw.devices)}")
-    n_pos = P.as_int(n_positions, "n_positions")
+    n_pos = P.as_cint(n_positions, "n_positions")
     ctx = P.as_real(context, "context")
     chw, cm = hw.cstruct(), m.cstruct()
     n_ops = ffi.new("size_t *")

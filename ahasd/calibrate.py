@@ -144,7 +144,8 @@ def _build(base: Config | None, observations: Any, need_value: bool
         v = rec.get("value")
         if _missing(v):
             if need_value:
-                raise ConfigError(f"observation {i}: no 'value' (the observed output)")
+                raise ConfigError(f"observation {i}: no 'value' (the observed output; "
+                                  f"got {v!r}, and NaN or None count as missing)")
             vals.append(math.nan)
         else:
             vals.append(P.as_real(v, f"observation {i}: value"))

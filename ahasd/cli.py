@@ -1069,6 +1069,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{PROG}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"{PROG}: error: out of memory (fewer points or fewer --outputs need less)",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -57,6 +57,7 @@ def _resolve(value: Any, cls: type, field: str) -> Any:
                       f"path or an ahasd.{cls.__name__}")
 
 
+@P.strict_init
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """The whole design point.
@@ -120,7 +121,7 @@ class Config:
         wl = _resolve(self.workload, Workload, "workload")
         set_(self, "workload", wl if wl is not None else Workload.preset(DEFAULTS["workload"]))
         for f in _RUN_INTS:
-            set_(self, f, P.as_int(getattr(self, f), f))
+            set_(self, f, P.as_cint(getattr(self, f), f))
         set_(self, "tvc_predictor", P.as_enum(self.tvc_predictor, "tvc_predictor",
                                               TVC_PREDICTORS))
         set_(self, "_c", self._build_c())
@@ -256,7 +257,10 @@ class Config:
                 if base is None:
                     raise ConfigError(f"cannot set {which}.{next(iter(ch))}: this "
                                       f"configuration has no {which} model")
-                top[which] = base.replace(**ch)
+                try:
+                    top[which] = base.replace(**ch)
+                except ConfigError as exc:   # name the field as the user wrote it
+                    raise ConfigError(str(exc).replace("Model.", f"{which}.", 1)) from None
         if wl:
             base = _resolve(top.get("workload", self.workload), Workload, "workload")
             top["workload"] = base.replace(**wl)

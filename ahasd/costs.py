@@ -51,6 +51,7 @@ def _pair(value: Any, field_name: str) -> tuple[float, float]:
     return vals  # type: ignore[return-value]
 
 
+@P.strict_init
 @dataclass(frozen=True, kw_only=True)
 class TaskCosts(P.CStruct):
     """Explicit task costs (seconds, joules, watts).

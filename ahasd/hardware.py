@@ -56,6 +56,7 @@ _PLATFORM_SPECS = {f: P.REAL for f in PLATFORM_FIELDS}
 _ROLE_SPECS = {f: P.choice(*ROLES) for f in ROLE_FIELDS}
 
 
+@P.strict_init
 @dataclass(frozen=True, kw_only=True)
 class Device:
     """One compute device: roofline peaks, paths to memory, energies, overheads.
@@ -144,6 +145,7 @@ class Device:
 _DEVICE_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Device))
 
 
+@P.strict_init
 @dataclass(frozen=True, kw_only=True)
 class Hardware(P.CStruct):
     """A platform: up to four devices, shared memory, handoff costs and roles.
@@ -296,7 +298,10 @@ class Hardware(P.CStruct):
             if dev is None:
                 raise ConfigError(f"cannot set {role}.{next(iter(fields))}: hardware "
                                   f"'{self.name}' has no {role} (pass {role}=Device(...))")
-            top[role] = dev.replace(**fields)
+            try:
+                top[role] = dev.replace(**fields)
+            except ConfigError as exc:   # name the field as the user wrote it
+                raise ConfigError(str(exc).replace("Device.", f"{role}.", 1)) from None
         top.setdefault("sources", sources)
         return dataclasses.replace(self, **top)
 

@@ -36,6 +36,7 @@ _TOML_SPECS: dict[str, P.Spec] = {
 }
 
 
+@P.strict_init
 @dataclass(frozen=True, kw_only=True)
 class Model(P.CStruct):
     """A decoder-only transformer.
@@ -74,7 +75,7 @@ class Model(P.CStruct):
         if self.kv_heads is None:
             set_(self, "kv_heads", self.heads)
         for f in _INT_FIELDS:
-            set_(self, f, P.as_int(getattr(self, f), f"{self._label}.{f}"))
+            set_(self, f, P.as_cint(getattr(self, f), f"{self._label}.{f}"))
         for f in _REAL_FIELDS:
             set_(self, f, P.as_real(getattr(self, f), f"{self._label}.{f}"))
         for f, names in (("ffn_kind", FFN_KINDS), ("act_kind", ACT_KINDS),

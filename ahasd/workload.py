@@ -33,6 +33,7 @@ _TOML_SPECS: dict[str, P.Spec] = {
 }
 
 
+@P.strict_init
 @dataclass(frozen=True, kw_only=True)
 class Workload(P.CStruct):
     """An entropy/acceptance profile.

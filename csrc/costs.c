@@ -690,6 +690,11 @@ static void coef_eval(const plat_pass_coef *k, double npos, double L, ahasd_cost
     c->energy_by_cause_j[AHASD_E_MEMORY] = e[E_M0] + e[E_MN] * npos + e[E_ML] * L +
                                            e[E_MS] * S + spill * e[E_SPILL] +
                                            stream * o[O_E_LINK];
+    /* Spilled bytes move from on-chip to memory energy (E_SPILL = e_mem -
+     * e_onchip, negative when memory is the cheaper path); the exact sum is
+     * >= 0, but when every activation spills it can round to -1e-21. */
+    if (c->energy_by_cause_j[AHASD_E_MEMORY] < 0.0)
+        c->energy_by_cause_j[AHASD_E_MEMORY] = 0.0;
     c->energy_by_cause_j[AHASD_E_STATIC_BUSY] = e[E_STATIC] * c->time_s;
     c->energy_by_cause_j[AHASD_E_STATIC_IDLE] = 0.0;
     c->energy_by_cause_j[AHASD_E_TASK] = 0.0;
@@ -717,6 +722,23 @@ static int chk_pass(double v, double lo, double hi, int flags)
 
 static const char *const dev_names[4] = {"npu", "pim", "gpu", "cpu"};
 static const char *const dev_prefix[4] = {"npu.", "pim.", "gpu.", "cpu."};
+
+/* A present device's achievable rate = peak x utilisation must be a
+ * positive number whose reciprocal (seconds per op or byte) is finite:
+ * 1e-300 ops/s at 1e-10 utilisation underflows to 0, which would make the
+ * work free.  Skipped when the peak itself is 0 (an optional path). */
+static int hw_check_rate(const char *px, const char *peak_name, double peak,
+                         const char *util_name, double util, ahasd_error *err)
+{
+    double r = peak * util;
+
+    if (peak == 0.0 || (r > 0.0 && 1.0 / r - 1.0 / r == 0.0))
+        return AHASD_OK;
+    return err_set(err, AHASD_ERR_BAD_PARAM,
+                   "%s%s = %.6g is not allowed: %s%s x %s%s = %.6g must be a positive number "
+                   "whose reciprocal is finite (the achievable rate underflows)",
+                   px, peak_name, peak, px, peak_name, px, util_name, r);
+}
 
 /* Check one device.  A present device needs positive rates and bandwidth
  * and utilisations in (0, 1]; an absent one only finite, non-negative
@@ -783,6 +805,15 @@ static int hw_check_device(const ahasd_hardware *hw, int d, ahasd_error *err)
     if ((ret = chk_real(err, px, "op_overhead_s", v->op_overhead_s, 0.0, INFINITY,
                               CHK_CLOSED)))
         goto out;
+    if (on && ((ret = hw_check_rate(px, "matrix_ops_per_s", v->matrix_ops_per_s,
+                                    "compute_util", v->compute_util, err)) ||
+               (ret = hw_check_rate(px, "vector_ops_per_s", v->vector_ops_per_s,
+                                    "compute_util", v->compute_util, err)) ||
+               (ret = hw_check_rate(px, "mem_bw_bytes_per_s", v->mem_bw_bytes_per_s,
+                                    "mem_bw_util", v->mem_bw_util, err)) ||
+               (ret = hw_check_rate(px, "link_bw_bytes_per_s", v->link_bw_bytes_per_s,
+                                    "link_bw_util", v->link_bw_util, err))))
+        goto out;
     if (on && v->capacity_bytes > 0.0 && !(v->link_bw_bytes_per_s > 0.0)) {
         ret = err_set(err, AHASD_ERR_BAD_PARAM,
                       "%slink_bw_bytes_per_s = %.6g is not allowed: must be > 0 when "
@@ -814,6 +845,12 @@ static int hw_check_device(const ahasd_hardware *hw, int d, ahasd_error *err)
     if ((ret = chk_real(err, px, "aau_ops_per_s", v->aau_ops_per_s, 0.0, INFINITY,
                               on && v->has_aau ? CHK_LO_OPEN : CHK_CLOSED)))
         goto out;
+    if (on && v->has_aau && v->aau_ops_per_s > 0.0 && !(1.0 / v->aau_ops_per_s < INFINITY)) {
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "pim.aau_ops_per_s = %.6g is not allowed: its reciprocal (seconds per "
+                      "op) must be finite", v->aau_ops_per_s);
+        goto out;
+    }
     if ((ret = chk_real(err, px, "aau_energy_per_op_j", v->aau_energy_per_op_j, 0.0,
                               INFINITY, CHK_CLOSED)))
         goto out;
@@ -935,6 +972,23 @@ static int plat_init_explicit(plat_t *p, const ahasd_config *cfg, ahasd_error *e
         if ((ret = chk_real(err, "costs.", field, ec->idle_w[d], 0.0, INFINITY,
                                   CHK_CLOSED)))
             goto out;
+    }
+    /* Some task must take time, or the throughput is unbounded: the
+     * autoregressive step (verify_base_s), or a round (k >= 1 drafts and
+     * their verification). */
+    if (cfg->schedule == AHASD_SCHED_AUTOREGRESSIVE && !(ec->verify_base_s > 0.0)) {
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "costs.verify_base_s = %.6g is not allowed: an autoregressive step (a "
+                      "verification of 0 drafts) must take some time (> 0), or the throughput "
+                      "is unbounded", ec->verify_base_s);
+        goto out;
+    }
+    if (!(ec->draft_token_s + ec->verify_base_s + ec->verify_per_token_s > 0.0)) {
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "costs.draft_token_s, costs.verify_base_s and costs.verify_per_token_s "
+                      "are all 0 s: a round must take some time, or the throughput is "
+                      "unbounded; give one of them a positive latency");
+        goto out;
     }
     if ((ret = err_check_int(err, "hw.", "draft_dev", cfg->hw.draft_dev, 0, 3)))
         goto out;
@@ -1062,6 +1116,81 @@ out:
     return ret;
 }
 
+/* Largest latency (s) or energy (J) of one task the model accepts.  Every
+ * cost is a sum of non-negative terms growing with the positions and the
+ * context, so a task that stays below this at the largest positions and
+ * context of a run stays below it everywhere, and sums over a whole run
+ * (at most 2^24 tokens, a few passes each) stay finite with a margin of
+ * 10^50. */
+#define PLAT_COST_MAX 1e250
+
+/* Check one cost; on failure name the task, the device, the values and the
+ * inputs that drive it. */
+static int plat_check_cost(const plat_t *p, int task, int n, double ctx, const ahasd_cost *c,
+                           ahasd_error *err)
+{
+    int d = c->device;
+    char what[64];
+    const ahasd_device *v;
+
+    if (c->time_s - c->time_s == 0.0 && c->energy_j - c->energy_j == 0.0 &&
+        c->time_s <= PLAT_COST_MAX && c->energy_j <= PLAT_COST_MAX)
+        return AHASD_OK;
+    if (task == PLAT_VERIFY)
+        snprintf(what, sizeof what, "verification of %d drafts", n);
+    else if (task == PLAT_PREVERIFY)
+        snprintf(what, sizeof what, "pre-verification of %d tokens", n);
+    else
+        snprintf(what, sizeof what, "%sdraft token", task == PLAT_SERIAL_DRAFT ? "serial " : "");
+    if (p->explicit_costs || d < 0 || d > 3)
+        return err_set(err, AHASD_ERR_BAD_PARAM,
+                       "the explicit task costs give a %s a latency of %.6g s and an energy "
+                       "of %.6g J: both must be finite and at most %.6g (costs.* too large)",
+                       what, c->time_s, c->energy_j, PLAT_COST_MAX);
+    v = &p->hw.dev[d];
+    return err_set(err, AHASD_ERR_BAD_PARAM,
+                   "the cost model gives a %s at context %.6g on the %s a latency of %.6g s "
+                   "and an energy of %.6g J: both must be finite and at most %.6g; check "
+                   "%s.matrix_ops_per_s = %.6g, %s.vector_ops_per_s = %.6g, "
+                   "%s.mem_bw_bytes_per_s = %.6g and the energies per op and byte",
+                   what, ctx, dev_names[d], c->time_s, c->energy_j, PLAT_COST_MAX,
+                   dev_names[d], v->matrix_ops_per_s, dev_names[d], v->vector_ops_per_s,
+                   dev_names[d], v->mem_bw_bytes_per_s);
+}
+
+/* The tasks a schedule runs stay finite over the whole run: checked at the
+ * largest batch (AHASD_MAX_K drafts, or tokens pre-verified) and the
+ * largest context a run can reach (prompt, generation and a full
+ * look-ahead queue).  The partitioned schedule runs shares of both models
+ * on both devices, bounded by the four whole passes. */
+static int plat_check_run(const plat_t *p, const ahasd_config *cfg, ahasd_error *err)
+{
+    int ret = AHASD_OK, t, s = cfg->schedule, used[PLAT_N_TASKS];
+    static const int n_hi[PLAT_N_TASKS] = {0, AHASD_MAX_K, AHASD_MAX_K, 0};
+    double ctx = (double)cfg->prompt_len + (double)cfg->gen_len +
+                 (double)(AHASD_MAX_LMAX + 1) * (AHASD_MAX_K + 1);
+    ahasd_cost c;
+
+    used[PLAT_VERIFY] = 1;
+    used[PLAT_DRAFT] = s != AHASD_SCHED_AUTOREGRESSIVE && s != AHASD_SCHED_SERIAL;
+    used[PLAT_PREVERIFY] = s == AHASD_SCHED_AHASD || s == AHASD_SCHED_PARTITIONED;
+    used[PLAT_SERIAL_DRAFT] = s == AHASD_SCHED_SERIAL || s == AHASD_SCHED_PARTITIONED;
+    for (t = 0; t < PLAT_N_TASKS; t++) {
+        if (!used[t])
+            continue;
+        plat_cost(p, t, n_hi[t], ctx, &c);
+        if ((ret = plat_check_cost(p, t, n_hi[t], ctx, &c, err)))
+            goto out;
+    }
+    /* Bare intervals accumulate over every round too. */
+    if (!(p->sync_s + p->rollback_s + p->switch_s <= PLAT_COST_MAX))
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "sync_s + rollback_s + switch_s = %.6g s is not allowed: must be at most "
+                      "%.6g", p->sync_s + p->rollback_s + p->switch_s, PLAT_COST_MAX);
+out:
+    return ret;
+}
+
 int plat_init(plat_t *p, const ahasd_config *cfg, ahasd_error *err)
 {
     int ret = AHASD_OK;
@@ -1084,6 +1213,8 @@ int plat_init(plat_t *p, const ahasd_config *cfg, ahasd_error *err)
         ret = plat_init_explicit(p, cfg, err);
     else
         ret = plat_init_model(p, cfg, err);
+    if (ret == AHASD_OK)
+        ret = plat_check_run(p, cfg, err);
 out:
     return ret;
 }
@@ -1220,6 +1351,16 @@ int ahasd_task_costs(const ahasd_config *cfg, double context, ahasd_task_table *
         plat_cost(&p, PLAT_PREVERIFY, k, context, &out->preverify[k]);
     out->ar_step = out->verify[0];
     plat_cost(&p, PLAT_SERIAL_DRAFT, 0, context, &out->serial_draft_token);
+    /* Every entry finite (the run check above covers the run's contexts;
+     * the table may be asked for a larger one). */
+    if ((ret = plat_check_cost(&p, PLAT_DRAFT, 1, context, &out->draft_token, err)) ||
+        (ret = plat_check_cost(&p, PLAT_VERIFY, out->k_max, context, &out->verify[out->k_max],
+                               err)) ||
+        (ret = plat_check_cost(&p, PLAT_PREVERIFY, out->m_max, context,
+                               &out->preverify[out->m_max], err)) ||
+        (ret = plat_check_cost(&p, PLAT_SERIAL_DRAFT, 1, context, &out->serial_draft_token,
+                               err)))
+        goto out;
     out->sync_s = p.sync_s;
     out->rollback_s = p.rollback_s;
     out->switch_s = p.switch_s;
@@ -1258,6 +1399,25 @@ static void op_row(ahasd_op *r, const shape_op *s, double count, const op_cost_t
     r->time_s = o->time_s;
     r->energy_j = o->e_compute + o->e_memory + static_w * o->time_s;
     r->memory_bound = o->memory_bound;
+}
+
+/* A row's latency and energy must be finite (and at most PLAT_COST_MAX), or
+ * the device's rates are too small for this model: say which. */
+static int pass_ops_check(const ahasd_op *r, const ahasd_hardware *hw, int d,
+                          ahasd_error *err)
+{
+    const ahasd_device *v = &hw->dev[d];
+
+    if (r->time_s - r->time_s == 0.0 && r->energy_j - r->energy_j == 0.0 &&
+        r->time_s <= PLAT_COST_MAX && r->energy_j <= PLAT_COST_MAX)
+        return AHASD_OK;
+    return err_set(err, AHASD_ERR_BAD_PARAM,
+                   "operator %s on the %s takes %.6g s and %.6g J: both must be finite and at "
+                   "most %.6g; check %s.matrix_ops_per_s = %.6g, %s.vector_ops_per_s = %.6g, "
+                   "%s.mem_bw_bytes_per_s = %.6g and the energies per op and byte", r->name,
+                   dev_names[d], r->time_s, r->energy_j, PLAT_COST_MAX, dev_names[d],
+                   v->matrix_ops_per_s, dev_names[d], v->vector_ops_per_s, dev_names[d],
+                   v->mem_bw_bytes_per_s);
 }
 
 /* Rows: the operators of the model in execution order (14 for a plain FFN,
@@ -1317,7 +1477,10 @@ int ahasd_pass_ops(const ahasd_hardware *hw, const ahasd_model *m, int device,
             continue;
         cnt = sh[i].per_layer ? (double)m->layers : 1.0;
         op_cost(&x, &sh[i], cnt, n_positions, context, S, &o);
-        op_row(&ops[row++], &sh[i], cnt, &o, x.static_w);
+        op_row(&ops[row], &sh[i], cnt, &o, x.static_w);
+        if ((ret = pass_ops_check(&ops[row], hw, device, err)))
+            goto out;
+        row++;
     }
     if (row < cap) {
         w[0] = 0.0;
@@ -1339,6 +1502,8 @@ int ahasd_pass_ops(const ahasd_hardware *hw, const ahasd_model *m, int device,
         r->time_s = t_link + x.pass_overhead;
         r->energy_j = streamed * x.e_link + x.static_w * r->time_s;
         r->memory_bound = 1;
+        if ((ret = pass_ops_check(r, hw, device, err)))
+            goto out;
     }
     if (cap < need)
         ret = err_set(err, AHASD_ERR_BUFFER, "ahasd_pass_ops: cap = %zu rows is too small: the "

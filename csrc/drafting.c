@@ -1271,9 +1271,10 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
                       "by tree_build (tree.c), which the serial and sync schedules use");
         goto out;
     }
-    /* A key equal to a cached one is valid (the cache only holds validated
-     * keys, compared over the fields validation reads, and NaN equals
-     * nothing): validation runs on misses only. */
+    /* Validation runs on hits too: validation reads fields the key leaves
+     * out (bandit_explore), so a cached key does not vouch for them. */
+    if ((ret = ahasd_profile_validate(prof, err)) || (ret = ahasd_policy_validate(pol, err)))
+        goto out;
     if (pol->kind == AHASD_POLICY_BANDITSPEC && (ret = bandit_cost(pol, cost_ratio, &c, err)))
         goto out;
     with_edc = with_edc != 0;
@@ -1293,8 +1294,6 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
     }
     /* Miss (or a hit without the EDC detail, rebuilt in place): the entry
      * is marked unused until its table is complete. */
-    if ((ret = ahasd_profile_validate(prof, err)) || (ret = ahasd_policy_validate(pol, err)))
-        goto out;
     slot = hit;
     for (i = 0; slot < 0 && i < WS_DD_CACHE; i++)
         if (!ws->dd[i].used)

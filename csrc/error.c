@@ -82,10 +82,12 @@ int err_check_real(ahasd_error *err, const char *prefix, const char *field, doub
         return AHASD_OK;
     fmt_bound(lob, sizeof lob, lo);
     fmt_bound(hib, sizeof hib, hi);
+    /* An infinite bound is never attained: print it open. */
     return err_set(err, AHASD_ERR_BAD_PARAM,
                    "%s%s = %.6g is not allowed: must be a finite number in %s%s, %s%s",
-                   prefix ? prefix : "", field, v, (open_flags & CHK_LO_OPEN) ? "(" : "[",
-                   lob, hib, (open_flags & CHK_HI_OPEN) ? ")" : "]");
+                   prefix ? prefix : "", field, v,
+                   (open_flags & CHK_LO_OPEN) || isinf(lo) ? "(" : "[", lob, hib,
+                   (open_flags & CHK_HI_OPEN) || isinf(hi) ? ")" : "]");
 }
 
 int err_check_int(ahasd_error *err, const char *prefix, const char *field, long v,

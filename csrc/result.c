@@ -141,6 +141,22 @@ int acct_finish(const acct_t *a, const plat_t *p, int method, int flags,
     for (d = 0; d < AHASD_N_DEVICES; d++)
         for (t = 0; t < AHASD_N_ECAUSES; t++)
             e_total += res->energy_j[d][t];
+    /* Tiny but positive totals (latencies or energies near the smallest
+     * doubles) make the per-token ratios overflow: say which is too small. */
+    if (!(a->committed / wall < INFINITY)) {
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "the run of %.6g tokens took %.6g s: throughput_tok_s overflows; task "
+                      "latencies this small (below about 1e-290 s) are not supported",
+                      a->committed, wall);
+        goto out;
+    }
+    if (e_total > 0.0 && !(a->committed / e_total < INFINITY)) {
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "the run of %.6g tokens used %.6g J: tokens_per_j overflows; energies "
+                      "this small (below about 1e-290 J) are not supported, use 0 for none",
+                      a->committed, e_total);
+        goto out;
+    }
 
     res->out[AHASD_OUT_THROUGHPUT_TOK_S] = a->committed / wall;
     res->out[AHASD_OUT_LATENCY_PER_TOKEN_S] = wall / a->committed;

@@ -110,7 +110,14 @@ void sched_partition_split(const plat_t *p, int k_star, double ctx, sched_split 
         /* host - pim goes from gap0 (nt = 0) to gap1 (nt = lt) linearly */
         gap = h0.time_s - p0.time_s;
         slope = ((h1.time_s - p1.time_s) - gap) / (lt > 0 ? lt : 1);
-        nt = slope < 0.0 ? (int)floor(-gap / slope) : (gap > 0.0 ? lt : 0);
+        /* clamp in floating point before converting: the crossing can lie
+         * far outside [0, lt] (e.g. a huge per-pass overhead) */
+        if (slope < 0.0) {
+            t = floor(-gap / slope);
+            nt = !(t >= -1.0) ? -1 : (t > (double)lt ? lt : (int)t);
+        } else {
+            nt = gap > 0.0 ? lt : 0;
+        }
         for (dt = 0; dt <= 1; dt++) {
             cand.nt = nt + dt;
             if (cand.nt < 0 || cand.nt > lt)

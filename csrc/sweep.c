@@ -10,6 +10,7 @@
  * finiteness here; ranges are checked by the validators when the point runs.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -343,6 +344,16 @@ int ahasd_sweep(const ahasd_config *base, size_t n_points, size_t n_params,
     if (base == NULL || ws == NULL || status == NULL || (n_out > 0 && (out == NULL || out_ids == NULL)) ||
         (n_params > 0 && (param_ids == NULL || values == NULL))) {
         ret = err_set(err, AHASD_ERR_NULL, "ahasd_sweep: a required array is NULL");
+        goto out;
+    }
+    /* values[] has n_params x n_points entries and out[] n_points x n_out:
+     * sizes whose product overflows cannot describe real arrays. */
+    if ((n_params > 0 && n_points > SIZE_MAX / n_params / sizeof(double)) ||
+        (n_out > 0 && n_points > SIZE_MAX / n_out / sizeof(double)) ||
+        n_points > SIZE_MAX / sizeof(int)) {
+        ret = err_set(err, AHASD_ERR_BAD_PARAM,
+                      "ahasd_sweep: n_points = %zu with n_params = %zu and n_out = %zu is not "
+                      "allowed: the array sizes overflow", n_points, n_params, n_out);
         goto out;
     }
     for (p = 0; p < n_params; p++)

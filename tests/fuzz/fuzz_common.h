@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,43 +142,152 @@ static void fz_config(ahasd_config *cfg)
     cfg->costs.idle_w[AHASD_DEV_PIM] = 0.2;
 }
 
-/* Apply up to max_edits edits from the bytes. */
+/* AHASD_FUZZ_VERBOSE=1 in the environment prints what an input does (to
+ * turn a crashing input into a reproducer a person can read). */
+static int fz_verbose(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("AHASD_FUZZ_VERBOSE");
+        v = e != NULL && e[0] != '\0' && e[0] != '0';
+    }
+    return v;
+}
+
+/* Apply up to max_edits edits from the bytes.  Most edits go through the
+ * parameter registry (the path users take); one in eight overwrites 1 to 8
+ * raw bytes of the struct at a fuzzed offset, which reaches what the
+ * registry cannot: enum and count fields (policy arms, n_arms, tree
+ * branching, device roles) with any bit pattern.  ahasd_config holds no
+ * pointers, so any bytes are memory-safe for the caller to pass. */
 static void fz_edit(ahasd_config *cfg, fz_bytes *b, int max_edits)
 {
-    int i, n = ahasd_param_count(), edits = fz_u8(b) % (max_edits + 1);
+    int i, rc, n = ahasd_param_count(), edits = fz_u8(b) % (max_edits + 1);
     ahasd_error err;
 
     for (i = 0; i < edits && b->n > 0; i++) {
-        int id = (int)(((unsigned)fz_u8(b) << 8 | fz_u8(b)) % (unsigned)n);
-        (void)ahasd_param_set(cfg, id, fz_value(b), &err);
+        uint8_t op = fz_u8(b);
+        if (op >= 224) {
+            size_t off = (((size_t)fz_u8(b) << 8) | fz_u8(b)) % sizeof *cfg;
+            size_t len = 1 + fz_u8(b) % 8, j;
+            if (len > sizeof *cfg - off)
+                len = sizeof *cfg - off;
+            for (j = 0; j < len && b->n > 0; j++)
+                ((unsigned char *)cfg)[off + j] = fz_u8(b);
+            if (fz_verbose())
+                fprintf(stderr, "fuzz edit: %zu raw bytes at offset %zu\n", j, off);
+            continue;
+        }
+        {
+            int id = (int)(((unsigned)op << 8 | fz_u8(b)) % (unsigned)n);
+            double v = fz_value(b);
+            rc = ahasd_param_set(cfg, id, v, &err);
+            if (fz_verbose())
+                fprintf(stderr, "fuzz edit: %s = %.17g%s\n", ahasd_param_name(id), v,
+                        rc == AHASD_OK ? "" : " (refused)");
+        }
     }
 }
 
-/* The contract on a returned status. */
+/* A new workspace whose scratch arrays are already large and filled with
+ * NaN bits: a result computed in it must equal, bit for bit, the result
+ * computed in a long-lived workspace (results never depend on what a
+ * workspace held before; a read of scratch the code did not write shows up
+ * as a difference).  White-box: uses workspace.c's ws_scratch. */
+double *ws_scratch(ahasd_workspace *ws, int slot, size_t n, int zero);
+#define FZ_POISON_DOUBLES ((size_t)1 << 15)
+static ahasd_workspace *fz_poisoned_workspace(void)
+{
+    ahasd_workspace *ws = ahasd_workspace_alloc();
+    int slot;
+    double *p;
+
+    for (slot = 0; ws != NULL && slot < 8; slot++) {
+        p = ws_scratch(ws, slot, FZ_POISON_DOUBLES, 0);
+        if (p != NULL)
+            memset(p, 0xff, FZ_POISON_DOUBLES * sizeof(double));
+    }
+    return ws;
+}
+
+/* With AHASD_FUZZ_VERBOSE, the top-level choices of a configuration. */
+static void fz_show(const ahasd_config *cfg)
+{
+    if (fz_verbose())
+        fprintf(stderr, "fuzz config: schedule %d, policy %d, explicit costs %d, gen_len %d, "
+                "prompt_len %d, l_max %d\n", cfg->schedule, cfg->policy.kind,
+                cfg->use_explicit_costs, cfg->gen_len, cfg->prompt_len, cfg->l_max);
+}
+
+/* A broken invariant: say which, then abort (libFuzzer keeps the input). */
+#define FZ_REQUIRE(cond)                                                              \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "fuzz invariant failed: %s (%s:%d)\n", #cond, __FILE__,    \
+                    __LINE__);                                                        \
+            abort();                                                                  \
+        }                                                                             \
+    } while (0)
+
+/* The contract on a returned status: OK or a known negative code, and an
+ * error comes with a NUL-terminated, non-empty message. */
 static void fz_check_status(int rc, const ahasd_error *err)
 {
+    if (fz_verbose())
+        fprintf(stderr, "fuzz status: %d %s\n", rc, rc < 0 ? err->msg : "");
+    FZ_REQUIRE(rc <= AHASD_OK && rc >= AHASD_ERR_UNSUPPORTED);
     if (rc < 0) {
-        if (memchr(err->msg, '\0', sizeof err->msg) == NULL || err->msg[0] == '\0')
-            abort();  /* an error must come with a message */
-        if (ahasd_strerror(rc) == NULL)
-            abort();
+        FZ_REQUIRE(memchr(err->msg, '\0', sizeof err->msg) != NULL);
+        FZ_REQUIRE(err->msg[0] != '\0');
+        FZ_REQUIRE(err->code == rc);
+        FZ_REQUIRE(ahasd_strerror(rc) != NULL);
     }
 }
 
+/* The contract on a successful result (MODEL.md's outputs): finite outputs
+ * (the gap percentiles may be NaN: "not computed"), fractions in [0, 1] (acceptance_rate <= 1:
+ * accepted <= drafted),
+ * and per present device busy + idle = wall time. */
 static void fz_check_result(int rc, const ahasd_result *res)
 {
-    int o;
+    const double tol = 1e-9;
+    double wall, e_total = 0.0, t_dev;
+    int o, d, t;
+
     if (rc != AHASD_OK)
         return;
     for (o = 0; o < AHASD_N_OUT; o++) {
-        if (o >= AHASD_OUT_GAP_P50_S && o <= AHASD_OUT_GAP_P99_S)
-            continue;  /* NaN documents "not computed" there */
-        if (!isfinite(res->out[o]))
-            abort();
+        if (o >= AHASD_OUT_GAP_P50_S && o <= AHASD_OUT_GAP_P99_S) {
+            FZ_REQUIRE(isnan(res->out[o]) || res->out[o] >= 0.0);
+            continue;
+        }
+        FZ_REQUIRE(isfinite(res->out[o]));
+        FZ_REQUIRE(res->out[o] >= 0.0);
     }
-    if (res->out[AHASD_OUT_NPU_BUSY_FRAC] < 0.0 || res->out[AHASD_OUT_NPU_BUSY_FRAC] > 1.0 + 1e-9 ||
-        res->out[AHASD_OUT_PIM_BUSY_FRAC] < 0.0 || res->out[AHASD_OUT_PIM_BUSY_FRAC] > 1.0 + 1e-9)
-        abort();
+    for (o = AHASD_OUT_NPU_BUSY_FRAC; o <= AHASD_OUT_CPU_BUSY_FRAC; o++)
+        FZ_REQUIRE(res->out[o] <= 1.0 + tol);
+    FZ_REQUIRE(res->out[AHASD_OUT_ACCEPTANCE_RATE] <= 1.0 + tol);
+    FZ_REQUIRE(res->out[AHASD_OUT_WASTE_FRAC] <= 1.0 + tol);
+    FZ_REQUIRE(res->out[AHASD_OUT_PREVERIFY_FRAC] <= 1.0 + tol);
+    FZ_REQUIRE(res->out[AHASD_OUT_SUPPRESSION_RATE] <= 1.0 + tol);
+    FZ_REQUIRE(res->out[AHASD_OUT_THROUGHPUT_TOK_S] > 0.0);
+    FZ_REQUIRE(res->out[AHASD_OUT_COMMITTED_TOKENS] > 0.0);
+    wall = res->out[AHASD_OUT_TOTAL_TIME_S];
+    FZ_REQUIRE(wall > 0.0);
+    for (d = 0; d < AHASD_N_DEVICES; d++) {
+        t_dev = 0.0;
+        for (t = 0; t < AHASD_N_TASKS; t++) {
+            FZ_REQUIRE(isfinite(res->time_s[d][t]) && res->time_s[d][t] >= 0.0);
+            t_dev += res->time_s[d][t];
+        }
+        FZ_REQUIRE(t_dev == 0.0 || fabs(t_dev - wall) <= 1e-6 * wall);
+        for (t = 0; t < AHASD_N_ECAUSES; t++) {
+            FZ_REQUIRE(isfinite(res->energy_j[d][t]) && res->energy_j[d][t] >= 0.0);
+            e_total += res->energy_j[d][t];
+        }
+    }
+    FZ_REQUIRE(fabs(e_total - res->out[AHASD_OUT_TOTAL_ENERGY_J]) <=
+               1e-9 * (e_total > 1.0 ? e_total : 1.0) + 1e-300);
 }
 
 #endif
