@@ -331,7 +331,11 @@ def fit_profile(targets: Sequence[Mapping[str, Any]], buckets: int = 8, h_max: f
     assumptions: text per fixed parameter, recorded in the profile's sources.
     Extra keyword arguments go to ``scipy.optimize.least_squares``.
     """
-    from scipy.optimize import least_squares
+    try:
+        from scipy.optimize import least_squares
+    except ImportError as exc:  # scipy is an optional dependency
+        raise ImportError("fit_profile needs SciPy: pip install 'ahasd[fit]' "
+                          "(or pip install scipy)") from exc
 
     from .workload import Workload
 

@@ -130,6 +130,7 @@ typedef struct {
 
 typedef struct {
     int sched, L, KM, mmax, G, edc, tvc;
+    int PM;                       /* max(KM, mmax): largest pre-verification chunk */
     double td, sync, rb, sw;
     double ybar, ymax;
     double V[CH_KM];              /* NPU verification time of k drafts            */
@@ -661,6 +662,19 @@ static void ctx_marks(ch_ctx *cx, const ch_marks *mk, const ch_edc *ed)
             }
 }
 
+/* n = ceil(-a / ybar), the number of unverified batches a lead of a < 0
+ * covers, clamped to [1, nmax] in floating point before the conversion (a
+ * lead of 1e10 drafts must not overflow int); nmax < 1 gives nmax. */
+static int ch_queue_depth(double a, double ybar, int nmax)
+{
+    double q = ceil(-a / ybar - 1e-12);
+    int n = 1;
+
+    if (q > 1.0)
+        n = q < (double)nmax ? (int)q : nmax;
+    return n > nmax ? nmax : n;
+}
+
 /* Where the NPU is when batch j+1 finishes drafting, from a = F_{j+1} - C_j:
  * D (unverified batches including j+1) and R (time until the oldest of them
  * completes).  a >= 0: the NPU is idle and takes batch j+1 (D = 1, R is its
@@ -674,11 +688,7 @@ static void npu_state(const ch_ctx *cx, double a, int *D, double *R)
         *R = 0.0;
         return;
     }
-    n = (int)ceil(-a / cx->ybar - 1e-12);
-    if (n < 1)
-        n = 1;
-    if (n > cx->L - 1)
-        n = cx->L - 1;
+    n = ch_queue_depth(a, cx->ybar, cx->L - 1);
     *D = 1 + n;
     *R = -a - (n - 1) * cx->ybar;
     if (*R < 0.0)
@@ -814,11 +824,7 @@ static void tail_build(ch_ctx *cx)
                 a = tau + k * cx->td;
                 /* D for the decision: the pending batches up to the doomed
                  * one (at least it), the t undecided tail batches, this one */
-                n = (int)ceil(-a / cx->ybar - 1e-12);
-                if (n < 1)
-                    n = 1;
-                if (n > L - 1 - t)
-                    n = L - 1 - t;
+                n = ch_queue_depth(a, cx->ybar, L - 1 - t);
                 D = n + t + 1;
                 R = -a - (n - 1) * cx->ybar;
                 pk = 0.0;
@@ -1431,7 +1437,7 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
         tot->stops += w * tl->stops;
         for (m2 = 0; m2 < CH_MAXD; m2++)
             tot->dtail[m2] += w * tl->ddec[m2];
-        for (m2 = 1; m2 <= cx->KM; m2++)
+        for (m2 = 1; m2 <= cx->PM; m2++)
             tot->pv[m2] += w * tl->pv[m2];
         tot->pv_wasted += w * tl->preverify_s;
         tot->switches += w * tl->switches;
@@ -1480,8 +1486,10 @@ static void costs_setup(const ahasd_config *cfg, const plat_t *p, double ctx, do
             cc->vc[k].time_s = t;
         }
     }
+    /* chunks of up to m_max tokens: TVC can pre-verify older queued batches
+     * together with the newest, so m can exceed k_max */
     memset(&cc->pv[0], 0, sizeof cc->pv[0]);
-    for (k = 1; k <= KM; k++) {
+    for (k = 1; k <= (KM > mmax ? KM : mmax); k++) {
         if (k <= mmax && cfg->schedule == AHASD_SCHED_AHASD)
             plat_cost(p, PLAT_PREVERIFY, k, ctx, &cc->pv[k]);
         else
@@ -1531,7 +1539,7 @@ static void grid_build(ch_ctx *cx, const ch_marks *mk)
         return;
     }
     lo = -((cx->L - 1) * cx->ymax + 2.0 * cx->sw);
-    hi = cx->tvc ? cx->rb + 2.0 * cx->sw + cx->PV[cx->mmax < cx->KM ? cx->mmax : cx->KM] : 0.0;
+    hi = cx->tvc ? cx->rb + 2.0 * cx->sw + cx->PV[cx->mmax] : 0.0;
     tol = 1e-9 * (-lo);
     pts[n++] = lo;
     pts[n++] = 0.0;
@@ -1595,10 +1603,11 @@ static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, cons
     cx->sync = p->sync_s;
     cx->rb = p->rollback_s;
     cx->sw = p->switch_s;
-    for (k = 0; k <= cx->KM; k++) {
+    cx->PM = cx->KM > cx->mmax ? cx->KM : cx->mmax;
+    for (k = 0; k <= cx->KM; k++)
         cx->V[k] = cc->vc[k].time_s;
+    for (k = 0; k <= cx->PM; k++)
         cx->PV[k] = cc->pv[k].time_s;
-    }
     for (k = 1; k <= cx->KM; k++) {
         pk = pk_longrun(mk, k);
         tot += pk;
@@ -1623,7 +1632,7 @@ static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, cons
 
 /* Expected counts of a cycle -> accounting totals (per cycle). */
 static void counts_to_acct(const ch_count *c, const ch_costs *cc, const plat_t *p, int KM,
-                           acct_t *a)
+                           int PM, acct_t *a)
 {
     int k;
 
@@ -1640,16 +1649,31 @@ static void counts_to_acct(const ch_count *c, const ch_costs *cc, const plat_t *
     a->preverify_s = c->preverify_s;
     acct_task(a, &cc->dc, AHASD_TASK_DRAFT, c->draft_tokens - c->draft_wasted, 0);
     acct_task(a, &cc->dc, AHASD_TASK_DRAFT, c->draft_wasted, 1);
-    for (k = 0; k <= KM; k++) {
+    for (k = 0; k <= KM; k++)
         acct_task(a, &cc->vc[k], AHASD_TASK_VERIFY, c->verify[k], 0);
-        if (k >= 1)
-            acct_task(a, &cc->pv[k], AHASD_TASK_PREVERIFY, c->pv[k], 0);
-    }
+    for (k = 1; k <= PM; k++)
+        acct_task(a, &cc->pv[k], AHASD_TASK_PREVERIFY, c->pv[k], 0);
     acct_busy(a, p, p->draft_dev, AHASD_TASK_OVERHEAD, p->switch_s, c->switches);
     acct_busy(a, p, p->draft_dev, AHASD_TASK_OVERHEAD, p->rollback_s, c->rollbacks);
     a->pim_time_s = a->busy_s[p->draft_dev][AHASD_TASK_DRAFT] +
                     a->busy_s[p->draft_dev][AHASD_TASK_PREVERIFY] +
                     a->busy_s[p->draft_dev][AHASD_TASK_OVERHEAD];
+    /* The wall time of a cycle is at least each device's busy time.  The
+     * chain's approximations (the grid of the lead, the mean NPU occupancy
+     * behind the queue, skip credits) can leave a device that is busy almost
+     * all the time a hair above the wall (seen: 1e-5 relative when the PIM
+     * drafts as long as the NPU verifies); the physical bound wins. */
+    {
+        int d, t;
+        for (d = 0; d < AHASD_N_DEVICES; d++) {
+            double busy = 0.0;
+            for (t = 0; t < AHASD_N_TASKS; t++)
+                if (t != AHASD_TASK_IDLE)
+                    busy += a->busy_s[d][t];
+            if (busy > a->wall_s)
+                a->wall_s = busy;
+        }
+    }
 }
 
 /* L_max = 1: the PIM never looks ahead (it is blocked until each result), a
@@ -1702,6 +1726,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
 {
     int ret = AHASD_OK, S, s, d, edc = cfg->schedule != AHASD_SCHED_ASYNC, flags = 0;
     int arm = 0, iters = 0, pass, n = CH_G * CH_ST;
+    int pm = cfg->policy.k_max > cfg->m_max ? cfg->policy.k_max : cfg->m_max;
     const dd_table *tab = NULL;
     ch_marks mk;
     ch_edc ed;
@@ -1790,7 +1815,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
             edc_build(tab, &cfg->profile, cfg->l_max, pD, qD, n_dec, &ed);
         }
         if (p->contention > 0.0 && cyc.wall > 0.0) {
-            counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, &seg);
+            counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, pm, &seg);
             overlap = seg.pim_time_s / cyc.wall;
             if (overlap > 1.0)
                 overlap = 1.0;
@@ -1812,7 +1837,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
                           cyc.committed, cyc.wall, ctx);
             goto out;
         }
-        counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, &seg);
+        counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, pm, &seg);
         acct_add(&total, &seg, ((double)cfg->gen_len / S) / cyc.committed);
     }
     if ((ret = acct_finish(&total, p, AHASD_METHOD_MARKOV_CHAIN, flags, res, err)))
