@@ -7,9 +7,10 @@
  * state: the queue is empty and the PIM starts drafting from the corrected
  * token after the rollback.  The estimate is therefore a renewal-reward
  * ratio, E[reward per cycle] / E[time per cycle], over cycles that end at
- * flushes; each expectation is computed by propagating the law of a small
- * state through the batches of a cycle (a transient Markov chain on a
- * discretised continuous variable, absorbed at the flush).
+ * flushes; each expectation is a sum over the batches of a cycle of a
+ * small state's law (a transient Markov chain on a discretised continuous
+ * variable, absorbed at the flush), obtained as the expected visits of each
+ * state by one sparse linear solve (chain_direct).
  *
  * Timing recursion.  Number the batches of a cycle j = 1, 2, ...; S_j and
  * F_j are the times the PIM starts and finishes drafting batch j, C_j the
@@ -73,6 +74,7 @@
  * the continuous recursion is deterministic within a cycle and the grid is
  * the only approximation.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +88,8 @@
 #define CH_G_NEG 44        /* grid points at or below 0                   */
 #define CH_G_POS 8         /* grid points above 0 (ahasd: PIM still busy) */
 #define CH_G_SPECIAL 16    /* exact lead values of deterministic timings  */
+#define CH_GS_SWEEPS 200 /* Gauss-Seidel sweeps before chain_direct falls back to LU */
+#define CH_GLUT 256  /* bins of grid_locate's index (grid cells found in O(1)) */
 #define CH_RMAX 4    /* regime classes: exit buckets lumped by their row of Q   */
 #define CH_CLS (CH_RMAX + 2) /* + mixture slots: after a rejected token (R),
                                 after a doomed batch's last token (R + 1)     */
@@ -95,7 +99,6 @@
 #define ST(cls, u) ((cls) * 2 + (u))
 #define CH_MAXD (AHASD_MAX_LMAX + 1)
 #define CH_KM (AHASD_MAX_K + 1)
-#define CH_MAX_ITER 20000
 /* Draft lengths less likely than this are skipped: adaptive policies have
  * long thin tails of K whose mass changes no output in its 6th digit. */
 #define CH_PK_NEGLIGIBLE 1e-8
@@ -122,10 +125,11 @@ typedef struct {
     double busy_tokens;           /* PIM drafting time, in draft-token units      */
     double batches, batch_tokens; /* completed batches and their tokens           */
     double decisions, stops;
-    double ddec[CH_MAXD];         /* decisions by depth (their batches are flushed) */
-    double pv[CH_KM];             /* pre-verifications of m tokens                */
     double switches, rollbacks;
     double preverify_s;
+    double ddec[CH_MAXD];         /* decisions by depth (their batches are flushed) */
+    double pv[CH_KM];             /* pre-verifications of m tokens (last: tail_add
+                                     stops at the largest chunk, PM)              */
 } ch_tail;
 
 typedef struct {
@@ -137,6 +141,10 @@ typedef struct {
     double PV[CH_KM];             /* PIM pre-verification time of m tokens        */
     double gx[CH_G];              /* grid of the lead beta, ascending; gx[i0] = 0 */
     int i0;
+    /* grid_locate's index: bin j of CH_GLUT equal bins over [gx[0],
+     * gx[G-1]) starts in grid cell gbin[j] (gbin_scale = CH_GLUT / width) */
+    double gbin_scale;
+    unsigned char gbin[CH_GLUT];
     /* Marks, per start class c, depth D and branch b (0 continue, 1 stop):
      *   pf[c][D][b][k]      = P(K = k, full, b)
      *   pn[c][D][b][k][m]   = P(K = k, A < m, b)          (m = 0..k)
@@ -725,11 +733,13 @@ static int tvc_chunks(const ch_ctx *cx, double R, int k, int *M, int *mm, double
     return nch;
 }
 
-static void tail_add(ch_tail *dst, const ch_tail *src, double w)
+/* dst += w src over the fields up to pv[pm] (pv beyond the largest chunk
+ * pm stays 0). */
+static void tail_add(ch_tail *dst, const ch_tail *src, double w, int pm)
 {
     const double *s = (const double *)src;
     double *d = (double *)dst;
-    size_t i, n = sizeof(ch_tail) / sizeof(double);
+    size_t i, n = offsetof(ch_tail, pv) / sizeof(double) + (size_t)pm + 1;
 
     for (i = 0; i < n; i++)
         d[i] += w * s[i];
@@ -751,13 +761,14 @@ static void grid_locate(const ch_ctx *cx, double x, int *i, double *fr)
         *fr = 1.0;
         return;
     }
-    while (hi - lo > 1) {
-        mid = (lo + hi) / 2;
-        if (cx->gx[mid] <= x)
-            lo = mid;
-        else
-            hi = mid;
-    }
+    /* the largest lo <= G - 2 with gx[lo] <= x: start from x's bin, then
+     * walk (rounding of the bin can put it one cell off either way) */
+    mid = (int)((x - cx->gx[0]) * cx->gbin_scale);
+    lo = cx->gbin[mid < 0 ? 0 : (mid >= CH_GLUT ? CH_GLUT - 1 : mid)];
+    while (lo > 0 && cx->gx[lo] > x)
+        lo--;
+    while (lo < hi - 1 && cx->gx[lo + 1] <= x)
+        lo++;
     *i = lo;
     *fr = (x - cx->gx[lo]) / (cx->gx[lo + 1] - cx->gx[lo]);
 }
@@ -779,8 +790,8 @@ static double tail_interp(const ch_ctx *cx, int t, double tau, double w, ch_tail
     if (i0 == i_self && t == t_self)
         self += w * (1.0 - fr);
     else
-        tail_add(acc, &cx->tail[t][i0], w * (1.0 - fr));
-    tail_add(acc, &cx->tail[t][i0 + 1], w * fr);
+        tail_add(acc, &cx->tail[t][i0], w * (1.0 - fr), cx->PM);
+    tail_add(acc, &cx->tail[t][i0 + 1], w * fr, cx->PM);
     return self;
 }
 
@@ -903,7 +914,8 @@ static void tail_build(ch_ctx *cx)
             }
             /* V = acc + self V  =>  V = acc / (1 - self) */
             memset(&cx->tail[t][i], 0, sizeof(ch_tail));
-            tail_add(&cx->tail[t][i], &acc, self < 1.0 - 1e-12 ? 1.0 / (1.0 - self) : 1.0);
+            tail_add(&cx->tail[t][i], &acc, self < 1.0 - 1e-12 ? 1.0 / (1.0 - self) : 1.0,
+                     cx->PM);
         }
     }
 }
@@ -1218,105 +1230,182 @@ static void count_add(ch_count *dst, const ch_count *src, double w)
         d[i] += w * s[i];
 }
 
-/* The rest of a cycle from the law v (mass per state, not yet stepped) by a
- * linear solve.  With P[s][s'] the probability of moving from state s to s'
- * in one batch (rows sum to one minus the flush probability) and R[s] the
- * expected counts of one batch from s, the rest of the cycle adds x R with
- * x = v (I - P)^{-1}, the expected visits of each state: solve
- * (I - P)^T x = v by LU (GSL).  If nothing ever flushes, I - P is singular
- * and the cycle never ends: the stationary law pi of P (normalisation row
- * replacing one balance equation) gives the per-batch regime pi R, which
- * replaces tot (only ratios are used).  work holds n*n + 3n doubles, n
- * ch_count, n size_t and 2n int. */
+/* Expected counts of one cycle (flush to flush) from the law v of the
+ * first batch's state, by one linear solve.  With P[s][s'] the probability
+ * of moving from state s to s' in one batch (rows sum to one minus the
+ * flush probability) and R[s] the expected counts of one batch from s, the
+ * cycle adds x R with x = v (I - P)^{-1}, the expected visits of each
+ * state: (I - P)^T x = v, solved by Gauss-Seidel sweeps over the sparse
+ * columns of P (flushes make the iteration contract; it stops when a sweep
+ * changes no visit by more than 1e-15 of the largest), or, when that has not
+ * settled in CH_GS_SWEEPS sweeps, by dense LU (GSL).  If nothing ever
+ * flushes, I - P is singular and the cycle never ends: the stationary law pi
+ * of P (a normalisation row replacing one balance equation, by LU) gives
+ * the per-batch regime pi R, returned alone (only ratios are used).
+ *
+ * Only states reachable from the support of v take part, found breadth
+ * first: each is stepped once (step_state is the expensive part) and its
+ * row of P kept sparse, from which *resid = max_s |(x (I - P) - v)_s| /
+ * max_s x_s, the balance residual of the solve, is computed.  work holds
+ * n*n doubles (the dense m x m system, or the sparse columns), 3n doubles,
+ * n ch_count, n size_t, n*n doubles and 3n + n*n + 1 ints (positions, the
+ * sparse rows). */
 static int chain_direct(const ch_ctx *cx, const double *v, double *work, ch_count *tot,
-                        ahasd_error *err)
+                        double *resid, ahasd_error *err)
 {
-    /* Only the states reachable from the support of v take part: their
-     * rows are built as they are discovered (breadth first), which for
-     * deterministic timings is a handful of grid points. */
     int ret = AHASD_OK, n = cx->G * cx->nst, s, t, a, b, m = 0, signum, status, ok, flushes = 0;
-    double *A = work, *x = A + (size_t)n * n, *nx = x + n, *rhs = nx + n, rowsum;
+    int nnz, solved;
+    double *A = work, *x = A + (size_t)n * n, *nx = x + n, *rhs = nx + n, rowsum, r, xmax;
     ch_count *R = (ch_count *)(void *)(rhs + n);
     size_t *pdata = (size_t *)(void *)(R + n);
-    int *idx = (int *)(void *)(pdata + n), *pos = idx + n;
+    double *pval = (double *)(void *)(pdata + n);
+    int *idx = (int *)(void *)(pval + (size_t)n * n), *pos = idx + n, *pcol = pos + n;
+    int *prow = pcol + (size_t)n * n;   /* n + 1 row starts into pcol/pval */
     gsl_permutation perm;
     gsl_matrix_view Am;
     gsl_vector_view xv, bv;
 
-    for (s = 0; s < n; s++)
+    for (s = 0; s < n; s++) {
         pos[s] = -1;
+        nx[s] = 0.0;
+    }
     for (s = 0; s < n; s++)
         if (v[s] > 0.0) {
             pos[s] = m;
             idx[m++] = s;
         }
-    /* discover: step each listed state, list what it reaches */
+    /* discover: step each listed state once, list what it reaches, keep its
+     * row of P (columns are positions in idx) */
+    prow[0] = 0;
     for (a = 0; a < m; a++) {
         s = idx[a];
-        memset(nx, 0, n * sizeof *nx);
         memset(&R[a], 0, sizeof R[a]);
-        step_state(cx, s / cx->G, cx->gx[s % cx->G], 1.0, &R[a],
-                   nx);
-        for (t = 0; t < n; t++)
-            if (nx[t] > 0.0 && pos[t] < 0) {
+        step_state(cx, s / cx->G, cx->gx[s % cx->G], 1.0, &R[a], nx);
+        prow[a + 1] = prow[a];
+        rowsum = 0.0;
+        for (t = 0; t < n; t++) {
+            if (!(nx[t] > 0.0))
+                continue;
+            if (pos[t] < 0) {
                 pos[t] = m;
                 idx[m++] = t;
             }
-        /* row a of P, kept in the scratch column-major as (I - P)^T later */
-        for (t = 0; t < n; t++)
-            x[t] = nx[t];
-        for (b = 0; b < n; b++)
-            A[(size_t)a * n + b] = 0.0;
-        rowsum = 0.0;
-        for (t = 0; t < n; t++)
-            if (x[t] > 0.0) {
-                A[(size_t)a * n + pos[t]] = x[t];
-                rowsum += x[t];
-            }
+            pcol[prow[a + 1]] = pos[t];
+            pval[prow[a + 1]++] = nx[t];
+            rowsum += nx[t];
+            nx[t] = 0.0;
+        }
         if (rowsum < 1.0 - 1e-12)
             flushes = 1;
     }
-    /* build (I - P)^T densely in m x m (P rows are in A[a*n + b]) */
-    {
-        double *M = x;   /* reuse: needs m*m <= n*n, placed after A's rows */
-        (void)M;
-    }
     for (a = 0; a < m; a++)
-        for (b = a + 1; b < m; b++) {
-            double t1 = A[(size_t)a * n + b];
-            A[(size_t)a * n + b] = A[(size_t)b * n + a];
-            A[(size_t)b * n + a] = t1;
-        }
-    /* now A[a*n + b] = P[b][a]; form I - P^T, compact to stride m */
-    for (a = 0; a < m; a++)
+        rhs[a] = v[idx[a]] > 0.0 ? v[idx[a]] : 0.0;
+    /* Gauss-Seidel on x_b (1 - P[b][b]) = v_b + sum_{a != b} x_a P[a][b]
+     * over the columns of P (built in A's space when they fit): the
+     * iteration matrix is substochastic when flushes end cycles, and the
+     * visits converge geometrically; a slow or stationary case goes to LU. */
+    nnz = prow[m];
+    solved = 0;
+    if (flushes && (size_t)nnz * (sizeof(double) + sizeof(int)) + (size_t)(m + 1) * sizeof(int) <=
+                       (size_t)n * n * sizeof(double)) {
+        double *cval = A;
+        int *crow = (int *)(void *)(A + nnz), *cst = crow + nnz;
+        double dx, diag, acc;
+        int sweep;
+
+        for (b = 0; b <= m; b++)
+            cst[b] = 0;
+        for (t = 0; t < nnz; t++)
+            cst[pcol[t] + 1]++;
         for (b = 0; b < m; b++)
-            A[(size_t)a * m + b] = (a == b ? 1.0 : 0.0) - A[(size_t)a * n + b];
-    for (a = 0; a < m; a++)
-        rhs[a] = pos[idx[a]] >= 0 ? v[idx[a]] : 0.0;
-    if (!flushes) {
-        /* stationary regime: pi (I - P) = 0, sum pi = 1 (replace row 0) */
-        for (b = 0; b < m; b++)
-            A[b] = 1.0;
+            cst[b + 1] += cst[b];
         for (a = 0; a < m; a++)
-            rhs[a] = a == 0 ? 1.0 : 0.0;
+            for (t = prow[a]; t < prow[a + 1]; t++) {
+                b = pcol[t];
+                crow[cst[b]] = a;
+                cval[cst[b]++] = pval[t];
+            }
+        for (b = m; b > 0; b--)     /* shift the starts back */
+            cst[b] = cst[b - 1];
+        cst[0] = 0;
+        for (a = 0; a < m; a++)
+            x[a] = rhs[a];
+        for (sweep = 0; sweep < CH_GS_SWEEPS && !solved; sweep++) {
+            dx = 0.0;
+            xmax = 0.0;
+            for (b = 0; b < m; b++) {
+                acc = rhs[b];
+                diag = 0.0;
+                for (t = cst[b]; t < cst[b + 1]; t++) {
+                    if (crow[t] == b)
+                        diag += cval[t];
+                    else
+                        acc += cval[t] * x[crow[t]];
+                }
+                acc /= 1.0 - diag;
+                if (fabs(acc - x[b]) > dx)
+                    dx = fabs(acc - x[b]);
+                x[b] = acc;
+                if (acc > xmax)
+                    xmax = acc;
+            }
+            solved = dx <= 1e-15 * xmax;
+        }
     }
-    perm.size = (size_t)m;
-    perm.data = pdata;
-    Am = gsl_matrix_view_array(A, (size_t)m, (size_t)m);
-    xv = gsl_vector_view_array(x, (size_t)m);
-    bv = gsl_vector_view_array(rhs, (size_t)m);
-    status = gsl_linalg_LU_decomp(&Am.matrix, &perm, &signum);
-    if (status == GSL_SUCCESS)
-        status = gsl_linalg_LU_solve(&Am.matrix, &perm, &bv.vector, &xv.vector);
-    ok = status == GSL_SUCCESS;
-    for (a = 0; ok && a < m; a++)
-        ok = isfinite(x[a]) && x[a] > -1e-9;
-    if (!ok) {
-        ret = err_set(err, AHASD_ERR_GSL,
-                      "async chain: the linear solve for the rest of a cycle failed (%s)",
-                      status == GSL_SUCCESS ? "non-finite or negative visits" : gsl_strerror(status));
-        goto out;
+    if (!solved) {
+        /* (I - P)^T densely, m x m, row-major: A[b*m + a] = [a == b] - P[a][b] */
+        for (a = 0; a < m * m; a++)
+            A[a] = 0.0;
+        for (a = 0; a < m; a++) {
+            A[(size_t)a * m + a] = 1.0;
+            for (t = prow[a]; t < prow[a + 1]; t++)
+                A[(size_t)pcol[t] * m + a] -= pval[t];
+        }
+        if (!flushes) {
+            /* stationary regime: pi (I - P) = 0, sum pi = 1 (replace row 0) */
+            for (b = 0; b < m; b++)
+                A[b] = 1.0;
+            for (a = 0; a < m; a++)
+                rhs[a] = a == 0 ? 1.0 : 0.0;
+        }
+        perm.size = (size_t)m;
+        perm.data = pdata;
+        Am = gsl_matrix_view_array(A, (size_t)m, (size_t)m);
+        xv = gsl_vector_view_array(x, (size_t)m);
+        bv = gsl_vector_view_array(nx, (size_t)m);
+        for (a = 0; a < m; a++)
+            nx[a] = rhs[a];
+        status = gsl_linalg_LU_decomp(&Am.matrix, &perm, &signum);
+        if (status == GSL_SUCCESS)
+            status = gsl_linalg_LU_solve(&Am.matrix, &perm, &bv.vector, &xv.vector);
+        ok = status == GSL_SUCCESS;
+        for (a = 0; ok && a < m; a++)
+            ok = isfinite(x[a]) && x[a] > -1e-9;
+        if (!ok) {
+            ret = err_set(err, AHASD_ERR_GSL,
+                          "async chain: the linear solve for a cycle failed (%s)",
+                          status == GSL_SUCCESS ? "non-finite or negative visits"
+                                                : gsl_strerror(status));
+            goto out;
+        }
     }
+    /* balance residual from the sparse rows: r = x - x P - v (stationary:
+     * x - x P, with sum x = 1) */
+    for (a = 0; a < m; a++)
+        nx[a] = x[a] - (flushes ? rhs[a] : 0.0);
+    for (a = 0; a < m; a++)
+        for (t = prow[a]; t < prow[a + 1]; t++)
+            nx[pcol[t]] -= x[a] * pval[t];
+    r = 0.0;
+    xmax = 0.0;
+    for (a = 0; a < m; a++) {
+        if (fabs(nx[a]) > r)
+            r = fabs(nx[a]);
+        if (fabs(x[a]) > xmax)
+            xmax = fabs(x[a]);
+        nx[a] = 0.0;
+    }
+    *resid = xmax > 0.0 ? r / xmax : r;
     if (!flushes)
         memset(tot, 0, sizeof *tot);
     for (a = 0; a < m; a++)
@@ -1326,101 +1415,23 @@ out:
     return ret;
 }
 
-/* Expected counts of one cycle (flush to flush), by forward propagation of
- * the law of (beta, class) batch by batch.  Once the shape of the surviving
- * law repeats with some period p <= CH_PERIOD (deterministic timings make
- * it periodic rather than convergent), the rest of the cycle is a geometric
- * series of the last p steps with ratio rho = mass_n / mass_{n-p}; if
- * nothing ever flushes (rho = 1) the last p steps are the stationary regime
- * and are returned alone (only ratios are used).  If the law has not
- * settled after CH_ITER_DIRECT batches, the rest of the cycle comes from
- * chain_direct's linear solve.  *resid: the L1 distance between the
- * repeating shapes when the series was summed (0 otherwise). */
-#define CH_PERIOD 4
-#define CH_ITER_DIRECT 12
-static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape, double *dwork,
-                       ch_count *tot, double *resid, int *iters, ahasd_error *err)
+/* Expected counts of one cycle (flush to flush): a cycle starts after a
+ * flush, in class "after rejection" (mixed over the regime classes), with
+ * the PIM starting to draft at the (idle) NPU's last completion, beta = 0;
+ * chain_direct gives the batches' counts, to which the flush tails add the
+ * PIM's discarded work after each flush.  v: n doubles of scratch. */
+static int chain_cycle(const ch_ctx *cx, double *v, double *dwork, ch_count *tot, double *resid,
+                       ahasd_error *err)
 {
-    int ret = AHASD_OK, n = cx->G * cx->nst, i, iter, p, found = 0;
-    double mass[CH_PERIOD + 1], mnext, dshape, rho;
-    ch_count it, hist[CH_PERIOD];
+    int ret = AHASD_OK, n = cx->G * cx->nst, i;
 
     memset(tot, 0, sizeof *tot);
-    memset(cur, 0, n * sizeof *cur);
-    /* shape holds the last CH_PERIOD normalised laws: shape + (iter % P) * n */
-    memset(shape, 0, (size_t)CH_PERIOD * n * sizeof *shape);
-    memset(hist, 0, sizeof hist);
-    /* a cycle starts after a flush: class "after rejection", the PIM starts
-     * drafting as the (idle) NPU's last completion, beta = 0 */
+    memset(v, 0, n * sizeof *v);
     for (i = 0; i < cx->R; i++)
-        cur[ST(i, 1) * cx->G + cx->i0] = cx->start_mix[i];
-    for (p = 0; p <= CH_PERIOD; p++)
-        mass[p] = 1.0;      /* mass[q]: total mass q steps ago (q = 0: now) */
+        v[ST(i, 1) * cx->G + cx->i0] = cx->start_mix[i];
     *resid = 0.0;
-    for (iter = 0; iter < CH_MAX_ITER; iter++) {
-        memset(&it, 0, sizeof it);
-        memset(nxt, 0, n * sizeof *nxt);
-        for (i = 0; i < n; i++) {
-            if (!(cur[i] > 1e-300))
-                continue;
-            step_state(cx, i / cx->G, cx->gx[i % cx->G], cur[i],
-                       &it, nxt);
-        }
-        count_add(tot, &it, 1.0);
-        hist[iter % CH_PERIOD] = it;
-        mnext = 0.0;
-        for (i = 0; i < n; i++)
-            mnext += nxt[i];
-        for (p = CH_PERIOD; p > 0; p--)
-            mass[p] = mass[p - 1];
-        mass[0] = mnext;
-        if (!(mnext > 1e-12)) {
-            *resid = 0.0;
-            break;
-        }
-        /* does the new law repeat one p steps ago? */
-        for (p = 1; p <= CH_PERIOD && p <= iter && !found; p++) {
-            const double *old = shape + (size_t)((iter + CH_PERIOD - p) % CH_PERIOD) * n;
-            dshape = 0.0;
-            for (i = 0; i < n; i++)
-                dshape += fabs(nxt[i] / mnext - old[i]);
-            if (dshape < 1e-10 && iter > 2 * p) {
-                rho = mass[0] / mass[p];
-                *resid = dshape;
-                if (rho < 1.0 - 1e-12) {
-                    /* the next p steps repeat the last p scaled by rho, ... */
-                    for (int q = 0; q < p; q++)
-                        count_add(tot, &hist[(iter - q + CH_PERIOD) % CH_PERIOD],
-                                  rho / (1.0 - rho));
-                } else {
-                    /* no flush ever: the last p steps are the stationary regime */
-                    memset(tot, 0, sizeof *tot);
-                    for (int q = 0; q < p; q++)
-                        count_add(tot, &hist[(iter - q + CH_PERIOD) % CH_PERIOD], 1.0);
-                }
-                found = 1;
-            }
-        }
-        if (found)
-            break;
-        if (iter + 1 >= CH_ITER_DIRECT) {
-            /* not settled: the rest of the cycle exactly, by a linear solve */
-            *resid = 0.0;
-            ret = chain_direct(cx, nxt, dwork, tot, err);
-            break;
-        }
-        {
-            double *sh = shape + (size_t)(iter % CH_PERIOD) * n;
-            for (i = 0; i < n; i++)
-                sh[i] = nxt[i] / mnext;
-        }
-        {
-            double *t = cur;
-            cur = nxt;
-            nxt = t;
-        }
-    }
-    *iters = iter + 1;
+    if ((ret = chain_direct(cx, v, dwork, tot, resid, err)))
+        goto out;
     /* the flush tails: mass at each lead times the tail value there */
     for (i = 0; i < cx->G; i++) {
         const ch_tail *tl = &cx->tail[0][i];
@@ -1444,10 +1455,7 @@ static int chain_cycle(const ch_ctx *cx, double *cur, double *nxt, double *shape
         tot->rollbacks += w * tl->rollbacks;
         tot->preverify_s += w * tl->preverify_s;
     }
-    if (iter >= CH_MAX_ITER)
-        ret = err_set(err, AHASD_ERR_NUMERIC,
-                      "async chain did not converge in %d batches (last change %.3g)",
-                      CH_MAX_ITER, *resid);
+out:
     return ret;
 }
 
@@ -1536,6 +1544,8 @@ static void grid_build(ch_ctx *cx, const ch_marks *mk)
         cx->G = 1;
         cx->gx[0] = 0.0;
         cx->i0 = 0;
+        cx->gbin_scale = 0.0;
+        memset(cx->gbin, 0, sizeof cx->gbin);
         return;
     }
     lo = -((cx->L - 1) * cx->ymax + 2.0 * cx->sw);
@@ -1585,6 +1595,14 @@ static void grid_build(ch_ctx *cx, const ch_marks *mk)
     for (i = 0; i < cx->G; i++)
         if (cx->gx[i] == 0.0)
             cx->i0 = i;
+    /* grid_locate's index: the cell holding each bin's left edge */
+    cx->gbin_scale = cx->G > 1 ? CH_GLUT / (cx->gx[cx->G - 1] - cx->gx[0]) : 0.0;
+    for (j = 0, i = 0; j < CH_GLUT; j++) {
+        double e = cx->gx[0] + j / cx->gbin_scale;
+        while (i < cx->G - 2 && cx->gx[i + 1] <= e)
+            i++;
+        cx->gbin[j] = (unsigned char)i;
+    }
 }
 
 static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, const ch_costs *cc,
@@ -1725,7 +1743,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
                    ahasd_result *res, ahasd_error *err)
 {
     int ret = AHASD_OK, S, s, d, edc = cfg->schedule != AHASD_SCHED_ASYNC, flags = 0;
-    int arm = 0, iters = 0, pass, n = CH_G * CH_ST;
+    int arm = 0, pass, n = CH_G * CH_ST;
     int pm = cfg->policy.k_max > cfg->m_max ? cfg->policy.k_max : cfg->m_max;
     const dd_table *tab = NULL;
     ch_marks mk;
@@ -1744,16 +1762,20 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         ret = chain_as_sync(cfg, p, ws, res, err);
         goto out;
     }
-    buf = ws_scratch(ws, 1, sizeof(ch_ctx) / sizeof(double) + 1 + (2 + CH_PERIOD) * (size_t)n, 0);
+    buf = ws_scratch(ws, 1, sizeof(ch_ctx) / sizeof(double) + 1 + (size_t)n, 0);
     if (buf == NULL) {
         ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate the chain's workspace");
         goto out;
     }
     cx = (ch_ctx *)(void *)buf;
 
-    dwork = ws_scratch(ws, 2, (size_t)n * n + 3 * (size_t)n +
+    /* chain_direct: dense system, 3 vectors, counts and permutation per
+     * state, sparse values, and the ints (positions, columns, row starts) */
+    dwork = ws_scratch(ws, 2, 2 * (size_t)n * n + 3 * (size_t)n +
                                   (size_t)n * (sizeof(ch_count) / sizeof(double) + 1) +
-                                  (size_t)n * sizeof(size_t) / sizeof(double) + 1 + (size_t)n, 0);
+                                  (size_t)n * sizeof(size_t) / sizeof(double) + 1 +
+                                  ((size_t)n * n + 3 * (size_t)n + 1) * sizeof(int) /
+                                      sizeof(double) + 1, 0);
     if (dwork == NULL) {
         ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate the chain's linear-solve workspace");
         goto out;
@@ -1795,10 +1817,8 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
             break;
         costs_setup(cfg, p, ctx, overlap, &cc);
         ctx_setup(cx, cfg, p, &cc, &mk, &ed);
-        if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1,
-                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + n,
-                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, dwork, &cyc, &resid,
-                               &iters, err)))
+        if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1, dwork, &cyc,
+                               &resid, err)))
             goto out;
         if (edc && cyc.committed > 0.0) {
             /* every decision visits a counter; only those of batches that
@@ -1826,10 +1846,8 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         ctx = sched_segment_context(cfg, s, S);
         costs_setup(cfg, p, ctx, overlap, &cc);
         ctx_setup(cx, cfg, p, &cc, &mk, &ed);
-        if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1,
-                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + n,
-                               buf + sizeof(ch_ctx) / sizeof(double) + 1 + 2 * n, dwork, &cyc, &resid,
-                               &iters, err)))
+        if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1, dwork, &cyc,
+                               &resid, err)))
             goto out;
         if (!(cyc.committed > 0.0) || !(cyc.wall > 0.0)) {
             ret = err_set(err, AHASD_ERR_NUMERIC,

@@ -388,39 +388,6 @@ static void cost_zero(ahasd_cost *c, int device)
     c->device = device;
 }
 
-/* Add one operator's cost to a pass cost (static energy is added once per
- * pass by the caller). */
-static void cost_add_op(ahasd_cost *c, const op_cost_t *o)
-{
-    if (o->shipped) {
-        c->compute_s += o->compute_s;
-        c->memory_s += o->memory_s;
-    } else if (o->memory_bound) {
-        c->memory_s += o->memory_s;
-    } else {
-        c->compute_s += o->compute_s;
-    }
-    c->overhead_s += o->overhead_s;
-    c->time_s += o->time_s;
-    c->energy_by_cause_j[AHASD_E_COMPUTE] += o->e_compute;
-    c->energy_by_cause_j[AHASD_E_MEMORY] += o->e_memory;
-}
-
-/* Close a pass: streamed overflow bytes, pass overhead, static energy and
- * the total. */
-static void cost_finish(ahasd_cost *c, const dev_ctx *x, double streamed, double fixed_s)
-{
-    double t_link = streamed * x->inv_link;
-
-    c->memory_s += t_link;
-    c->overhead_s += fixed_s;
-    c->time_s += t_link + fixed_s;
-    c->energy_by_cause_j[AHASD_E_MEMORY] += streamed * x->e_link;
-    c->energy_by_cause_j[AHASD_E_STATIC_BUSY] = x->static_w * c->time_s;
-    c->energy_j = c->energy_by_cause_j[AHASD_E_COMPUTE] + c->energy_by_cause_j[AHASD_E_MEMORY] +
-                  c->energy_by_cause_j[AHASD_E_STATIC_BUSY] + c->energy_by_cause_j[AHASD_E_TASK];
-}
-
 /* ------------------------------------------------------------------ */
 /* Capacity overflow                                                    */
 /* ------------------------------------------------------------------ */
@@ -515,7 +482,10 @@ typedef struct {
     double act_n, act_s;
 } group_sum;
 
-static void shape_groups(const shape_op *sh, double layers, group_sum *gs)
+/* Group sums with the per-layer operators counted `layers` times and the
+ * others (embedding, final norm, LM head) `others` times (1 for a whole
+ * pass). */
+static void shape_groups(const shape_op *sh, double layers, double others, group_sum *gs)
 {
     const shape_op *s;
     double cnt, count, ops_n, ops_s, w_c, mem_n, kvr_l, act_n, act_s;
@@ -528,7 +498,9 @@ static void shape_groups(const shape_op *sh, double layers, group_sum *gs)
             s = &sh[group_ops[g][j]];
             if (!s->present)
                 continue;
-            cnt = s->per_layer ? layers : 1.0;
+            cnt = s->per_layer ? layers : others;
+            if (cnt == 0.0)
+                continue;
             count += cnt;
             ops_n += cnt * s->ops_n;
             ops_s += cnt * s->ops_s;
@@ -1064,7 +1036,7 @@ static int plat_init_model(plat_t *p, const ahasd_config *cfg, ahasd_error *err)
     for (m = has_draft ? 0 : 1; m < 2; m++) {
         mod = m ? &p->target : &p->draft;
         shape_build(mod, sh);
-        shape_groups(sh, (double)mod->layers, gs[m]);
+        shape_groups(sh, (double)mod->layers, 1.0, gs[m]);
         for (g = 0; g < N_GROUPS; g++)
             pw[m] += gs[m][g].w_c;
         w[m] = pw[m] + (mod->tied_embeddings ? 0.0
@@ -1278,37 +1250,49 @@ out:
  * with_head, on `device`, with the device's pass overhead once.  Capacity
  * overflow is not modelled for shares (the partitioned schedule spreads
  * each model over two devices). */
-void plat_pass_part(const plat_t *p, int which, int device, int n_pos, double ctx,
-                    double n_layers, int with_head, ahasd_cost *c)
+void plat_part_compile(const plat_t *p, int which, int device, double n_layers, int with_head,
+                       plat_pass_coef *k)
 {
     const ahasd_model *m = which ? &p->target : &p->draft;
     shape_op sh[SHAPE_N_OPS];
+    group_sum gs[N_GROUPS];
     dev_ctx x;
-    op_cost_t o;
-    double L = ctx > 0.0 ? ctx : 0.0, S, cnt;
-    int i;
+    ovf_t none;
 
-    cost_zero(c, device);
+    memset(k, 0, sizeof *k);    /* n_groups = 0: the share costs nothing */
+    k->device = device;
     if (p->explicit_costs || device < 0 || device > 3 || !p->hw.dev[device].present ||
-        m->layers <= 0 || n_pos <= 0 || !(n_layers > 0.0 || with_head))
+        m->layers <= 0 || !(n_layers > 0.0 || with_head))
         goto out;
     if (!(n_layers > 0.0))
         n_layers = 0.0;
     shape_build(m, sh);
+    /* per-layer operators n_layers times, the others (embedding, final
+     * norm, LM head) once with the head, else not at all */
+    shape_groups(sh, n_layers, with_head ? 1.0 : 0.0, gs);
     dev_ctx_make(&p->hw, device, &x);
-    S = n_pos * L + 0.5 * n_pos * (n_pos + 1.0);
-    for (i = 0; i < SHAPE_N_OPS; i++) {
-        if (!sh[i].present)
-            continue;
-        cnt = sh[i].per_layer ? n_layers : (with_head ? 1.0 : 0.0);
-        if (cnt == 0.0)
-            continue;
-        op_cost(&x, &sh[i], cnt, n_pos, L, S, &o);
-        cost_add_op(c, &o);
-    }
-    cost_finish(c, &x, 0.0, x.pass_overhead);
+    memset(&none, 0, sizeof none);
+    coef_compile(gs, &x, &none, k);
 out:
     return;
+}
+
+void plat_part_cost(const plat_pass_coef *k, int n_pos, double ctx, ahasd_cost *c)
+{
+    if (k->n_groups == 0 || n_pos <= 0) {
+        cost_zero(c, k->device);
+        return;
+    }
+    coef_eval(k, (double)n_pos, ctx > 0.0 ? ctx : 0.0, c);
+}
+
+void plat_pass_part(const plat_t *p, int which, int device, int n_pos, double ctx,
+                    double n_layers, int with_head, ahasd_cost *c)
+{
+    plat_pass_coef k;
+
+    plat_part_compile(p, which, device, n_layers, with_head, &k);
+    plat_part_cost(&k, n_pos, ctx, c);
 }
 
 double plat_kv_bytes(const plat_t *p, int which, double ctx)

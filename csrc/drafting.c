@@ -1196,8 +1196,10 @@ static int table_build(ws_dd_entry *en, ahasd_workspace *ws, const ahasd_profile
     if ((ret = build_pkae(&r, prof, t->pkae, ws, err)))
         goto out;
     /* One pass over the non-zero part (1 <= k, j <= k): the e-marginal pka,
-     * P(E | s), and the check that each start's law sums to 1. */
+     * P(E | s), P(E, fate | s), and the check that each start's law sums
+     * to 1. */
     memset(PE, 0, sizeof PE);
+    memset(t->exit_fate, 0, sizeof t->exit_fate);
     memset(t->pka, 0, n_pka * sizeof t->pka[0]);
     for (s = 0; s < B; s++) {
         double tot = 0.0, *pe = PE + s * B;
@@ -1208,6 +1210,7 @@ static int table_build(ws_dd_entry *en, ahasd_workspace *ws, const ahasd_profile
                 for (e = 0; e < B; e++) {
                     sum += src[e];
                     pe[e] += src[e];
+                    t->exit_fate[s][e][j < k] += src[e];
                 }
                 t->pka[((size_t)s * nK + k) * nK + j] = sum;
                 tot += sum;
@@ -1271,9 +1274,11 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
                       "by tree_build (tree.c), which the serial and sync schedules use");
         goto out;
     }
-    /* Validation runs on hits too: validation reads fields the key leaves
-     * out (bandit_explore), so a cached key does not vouch for them. */
-    if ((ret = ahasd_profile_validate(prof, err)) || (ret = ahasd_policy_validate(pol, err)))
+    /* The policy is validated on hits too: its validation reads fields the
+     * key leaves out (bandit_explore), so a cached key does not vouch for
+     * them.  The profile's validation reads only key fields (and NaN equals
+     * nothing), so a hit vouches for it: it is validated on misses. */
+    if ((ret = ahasd_policy_validate(pol, err)))
         goto out;
     if (pol->kind == AHASD_POLICY_BANDITSPEC && (ret = bandit_cost(pol, cost_ratio, &c, err)))
         goto out;
@@ -1294,6 +1299,8 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
     }
     /* Miss (or a hit without the EDC detail, rebuilt in place): the entry
      * is marked unused until its table is complete. */
+    if ((ret = ahasd_profile_validate(prof, err)))
+        goto out;
     slot = hit;
     for (i = 0; slot < 0 && i < WS_DD_CACHE; i++)
         if (!ws->dd[i].used)

@@ -94,6 +94,12 @@ void plat_cost(const plat_t *p, int task, int n, double ctx, ahasd_cost *c);
  * fractional only in the sense of a linear share (used by balancing). */
 void plat_pass_part(const plat_t *p, int which, int device, int n_pos, double ctx,
                     double n_layers, int with_head, ahasd_cost *c);
+/* The same in two steps, for a share evaluated at many (n_pos, ctx):
+ * compile it once (no capacity overflow), then cost it (exactly what
+ * plat_pass_part returns). */
+void plat_part_compile(const plat_t *p, int which, int device, double n_layers, int with_head,
+                       plat_pass_coef *k);
+void plat_part_cost(const plat_pass_coef *k, int n_pos, double ctx, ahasd_cost *c);
 
 /* Weight and KV bytes, for capacity and the weight-streaming bound. */
 double plat_kv_bytes(const plat_t *p, int which, double ctx);
@@ -121,6 +127,8 @@ typedef struct {
                                             pka[(s*(KM+1) + k)*(KM+1) + j]; points
                                             into pkae's allocation (never freed
                                             on its own)                       */
+    double exit_fate[AHASD_MAX_BUCKETS][AHASD_MAX_BUCKETS][2]; /* P(E = e, A < K = f
+                                            | b_1 = s) at [s][e][f]            */
     double start[AHASD_MAX_BUCKETS];
     double stat_start[AHASD_MAX_BUCKETS];
     double entropy[AHASD_MAX_BUCKETS];   /* representative entropy per bucket */

@@ -55,21 +55,37 @@ double sched_contended_time(double t, double m, double c, double overlap)
  * the first n layers of the model run on the PIM and the rest, with the
  * embedding and LM head, on the host.  Both devices work on their shares
  * concurrently (MODEL.md: round time = the slower share + sync). */
-void sched_partition_round(const plat_t *p, const sched_split *sp, int k, double ctx,
-                           ahasd_cost *host, ahasd_cost *pim)
+/* A split's four shares, compiled once: DLM and TLM passes on the host
+ * (the layers not on the PIM, with embedding and LM head) and on the PIM. */
+typedef struct {
+    plat_pass_coef dh, th, dp, tp;
+} partition_shares;
+
+static void partition_shares_make(const plat_t *p, const sched_split *sp, partition_shares *ps)
 {
-    ahasd_cost dh, th, dp, tp;
-    int e, host_dev = p->verify_dev, pim_dev = p->draft_dev;
     double ld = (double)p->draft.layers, lt = (double)p->target.layers;
 
-    plat_pass_part(p, 0, host_dev, 1, ctx, ld - sp->nd, 1, &dh);
-    plat_pass_part(p, 1, host_dev, k + 1, ctx, lt - sp->nt, 1, &th);
-    plat_pass_part(p, 0, pim_dev, 1, ctx, (double)sp->nd, 0, &dp);
-    plat_pass_part(p, 1, pim_dev, k + 1, ctx, (double)sp->nt, 0, &tp);
+    plat_part_compile(p, 0, p->verify_dev, ld - sp->nd, 1, &ps->dh);
+    plat_part_compile(p, 1, p->verify_dev, lt - sp->nt, 1, &ps->th);
+    plat_part_compile(p, 0, p->draft_dev, (double)sp->nd, 0, &ps->dp);
+    plat_part_compile(p, 1, p->draft_dev, (double)sp->nt, 0, &ps->tp);
+}
+
+/* Host and PIM shares of a round with k drafts at ctx. */
+static void partition_round(const plat_t *p, const partition_shares *ps, int k, double ctx,
+                            ahasd_cost *host, ahasd_cost *pim)
+{
+    ahasd_cost dh, dp, th, tp;
+    int e;
+
+    plat_part_cost(&ps->dh, 1, ctx, &dh);
+    plat_part_cost(&ps->dp, 1, ctx, &dp);
+    plat_part_cost(&ps->th, k + 1, ctx, &th);
+    plat_part_cost(&ps->tp, k + 1, ctx, &tp);
     memset(host, 0, sizeof *host);
     memset(pim, 0, sizeof *pim);
-    host->device = host_dev;
-    pim->device = pim_dev;
+    host->device = p->verify_dev;
+    pim->device = p->draft_dev;
     host->time_s = k * dh.time_s + th.time_s;
     host->compute_s = k * dh.compute_s + th.compute_s;
     host->memory_s = k * dh.memory_s + th.memory_s;
@@ -86,47 +102,71 @@ void sched_partition_round(const plat_t *p, const sched_split *sp, int k, double
     pim->energy_j = k * dp.energy_j + tp.energy_j;
 }
 
+void sched_partition_round(const plat_t *p, const sched_split *sp, int k, double ctx,
+                           ahasd_cost *host, ahasd_cost *pim)
+{
+    partition_shares ps;
+
+    partition_shares_make(p, sp, &ps);
+    partition_round(p, &ps, k, ctx, host, pim);
+}
+
+/* Time of a pass share of n layers (with the embedding and LM head when
+ * head): a pass's cost is affine in its layer count for n >= 1 (identical
+ * layers, one pass overhead), so three evaluations give every n:
+ * t(n) = t1 + (n - 1)(t2 - t1) for n >= 1, t(0) = the head alone (or 0). */
+typedef struct {
+    double t0, t1, dt;
+} part_time;
+
+static void part_time_make(const plat_t *p, int which, int device, int n_pos, double ctx,
+                           int head, part_time *pt)
+{
+    ahasd_cost c;
+
+    plat_pass_part(p, which, device, n_pos, ctx, 0.0, head, &c);
+    pt->t0 = c.time_s;
+    plat_pass_part(p, which, device, n_pos, ctx, 1.0, head, &c);
+    pt->t1 = c.time_s;
+    plat_pass_part(p, which, device, n_pos, ctx, 2.0, head, &c);
+    pt->dt = c.time_s - pt->t1;
+}
+
+static double part_time_at(const part_time *pt, int n)
+{
+    return n <= 0 ? pt->t0 : pt->t1 + (n - 1) * pt->dt;
+}
+
 void sched_partition_split(const plat_t *p, int k_star, double ctx, sched_split *out)
 {
-    /* Exhaustive over integer layer counts: nd in 0..Ld, and for each nd the
-     * nt that balances the shares.  Shares are affine in the layer counts
-     * (identical layers), so for each nd the best nt is next to the root of
-     * host(nt) = pim(nt); the two integers around it are checked exactly. */
-    sched_split cand, best;
-    ahasd_cost h0, p0, h1, p1;
-    double best_t = INFINITY, slope, gap, t;
-    int nd, nt, dt, ld = p->draft.layers, lt = p->target.layers;
+    /* Exhaustive over integer layer counts nd in 0..Ld (DLM layers on the
+     * PIM) and nt in 0..Lt (TLM layers on the PIM): the round's time is
+     * max(host, pim) with host = k t_dh(Ld - nd) + t_th(Lt - nt) and
+     * pim = k t_dp(nd) + t_tp(nt), each share's time from part_time (the
+     * first minimum in (nd, nt) order wins). */
+    part_time dh, th, dp, tp;
+    sched_split best;
+    double best_t = INFINITY, hd, pd, h, pm, t;
+    int nd, nt, ld = p->draft.layers, lt = p->target.layers, k = k_star;
 
+    part_time_make(p, 0, p->verify_dev, 1, ctx, 1, &dh);
+    part_time_make(p, 1, p->verify_dev, k + 1, ctx, 1, &th);
+    part_time_make(p, 0, p->draft_dev, 1, ctx, 0, &dp);
+    part_time_make(p, 1, p->draft_dev, k + 1, ctx, 0, &tp);
     best.nd = 0;
     best.nt = 0;
     best.k_star = k_star;
     for (nd = 0; nd <= ld; nd++) {
-        cand.nd = nd;
-        cand.k_star = k_star;
-        cand.nt = 0;
-        sched_partition_round(p, &cand, k_star, ctx, &h0, &p0);
-        cand.nt = lt;
-        sched_partition_round(p, &cand, k_star, ctx, &h1, &p1);
-        /* host - pim goes from gap0 (nt = 0) to gap1 (nt = lt) linearly */
-        gap = h0.time_s - p0.time_s;
-        slope = ((h1.time_s - p1.time_s) - gap) / (lt > 0 ? lt : 1);
-        /* clamp in floating point before converting: the crossing can lie
-         * far outside [0, lt] (e.g. a huge per-pass overhead) */
-        if (slope < 0.0) {
-            t = floor(-gap / slope);
-            nt = !(t >= -1.0) ? -1 : (t > (double)lt ? lt : (int)t);
-        } else {
-            nt = gap > 0.0 ? lt : 0;
-        }
-        for (dt = 0; dt <= 1; dt++) {
-            cand.nt = nt + dt;
-            if (cand.nt < 0 || cand.nt > lt)
-                continue;
-            sched_partition_round(p, &cand, k_star, ctx, &h1, &p1);
-            t = h1.time_s > p1.time_s ? h1.time_s : p1.time_s;
+        hd = k * part_time_at(&dh, ld - nd);
+        pd = k * part_time_at(&dp, nd);
+        for (nt = 0; nt <= lt; nt++) {
+            h = hd + part_time_at(&th, lt - nt);
+            pm = pd + part_time_at(&tp, nt);
+            t = h > pm ? h : pm;
             if (t < best_t) {
                 best_t = t;
-                best = cand;
+                best.nd = nd;
+                best.nt = nt;
             }
         }
     }
@@ -173,24 +213,32 @@ typedef struct {
 static void round_law_build(const dd_table *tab, const ahasd_profile *prof, round_law *rl)
 {
     int s, s2, k, j, e, f, KM = tab->kmax, B = tab->B;
-    double w, q, pief[AHASD_MAX_BUCKETS][2], pk_s[AHASD_MAX_BUCKETS][AHASD_MAX_K + 1];
+    double q, ss, pief[AHASD_MAX_BUCKETS][2], pk_s[AHASD_MAX_BUCKETS][AHASD_MAX_K + 1];
+    const double *pa;
 
     memset(rl, 0, sizeof *rl);
     memset(pief, 0, sizeof pief);
     memset(pk_s, 0, sizeof pk_s);
     rl->kmax = KM;
-    for (s = 0; s < B; s++)
-        for (k = 1; k <= KM; k++)
-            for (j = 0; j <= k; j++)
-                for (e = 0; e < B; e++) {
-                    w = tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
-                    pk_s[s][k] += w;
-                    if (tab->stat_start[s] <= 0.0)
-                        continue;
-                    w *= tab->stat_start[s];
-                    rl->pka[k][j] += w;
-                    pief[e][j < k ? 1 : 0] += w;
-                }
+    for (s = 0; s < B; s++) {
+        ss = tab->stat_start[s];
+        /* P(K = k | s) and the stationary (K, A) law from the e-summed pka */
+        for (k = 1; k <= KM; k++) {
+            pa = tab->pka + (size_t)(s * (KM + 1) + k) * (KM + 1);
+            for (j = 0; j <= k; j++) {
+                pk_s[s][k] += pa[j];
+                if (ss > 0.0)
+                    rl->pka[k][j] += ss * pa[j];
+            }
+        }
+        if (!(ss > 0.0))
+            continue;
+        /* the exit bucket's law by fate (rejected or not), from the table */
+        for (e = 0; e < B; e++) {
+            pief[e][0] += ss * tab->exit_fate[s][e][0];
+            pief[e][1] += ss * tab->exit_fate[s][e][1];
+        }
+    }
     for (e = 0; e < B; e++)
         for (f = 0; f < 2; f++) {
             if (pief[e][f] <= 0.0)
@@ -253,6 +301,7 @@ static void segment_round(const ahasd_config *cfg, const plat_t *p, const round_
                           int *ng)
 {
     ahasd_cost dc, vc, hc, pc;
+    partition_shares ps;
     int k, j, f, sched = cfg->schedule, KM = rl->kmax;
     double pk, prej = 0.0, rt, t_host, t_pim, r = p->rollback_s, wk[AHASD_MAX_K + 1];
 
@@ -270,6 +319,8 @@ static void segment_round(const ahasd_config *cfg, const plat_t *p, const round_
         return;
     }
     plat_cost(p, sched == AHASD_SCHED_SERIAL ? PLAT_SERIAL_DRAFT : PLAT_DRAFT, 1, ctx, &dc);
+    if (sched == AHASD_SCHED_PARTITIONED)
+        partition_shares_make(p, sp, &ps);
     for (k = 1; k <= KM; k++) {
         pk = 0.0;
         for (j = 0; j <= k; j++)
@@ -286,7 +337,7 @@ static void segment_round(const ahasd_config *cfg, const plat_t *p, const round_
             round->committed += rl->pka[k][j] * (j + 1);
         }
         if (sched == AHASD_SCHED_PARTITIONED) {
-            sched_partition_round(p, sp, k, ctx, &hc, &pc);
+            partition_round(p, &ps, k, ctx, &hc, &pc);
             /* The host's memory-bound time is stretched while the PIM works
              * (contention); the PIM's share is not. */
             t_pim = pc.time_s;
