@@ -132,22 +132,24 @@ static void part_time_make(const plat_t *p, int which, int device, int n_pos, do
     pt->dt = c.time_s - pt->t1;
 }
 
-static double part_time_at(const part_time *pt, int n)
+static inline double part_time_at(const part_time *pt, int n)
 {
     return n <= 0 ? pt->t0 : pt->t1 + (n - 1) * pt->dt;
 }
 
 void sched_partition_split(const plat_t *p, int k_star, double ctx, sched_split *out)
 {
-    /* Exhaustive over integer layer counts nd in 0..Ld (DLM layers on the
-     * PIM) and nt in 0..Lt (TLM layers on the PIM): the round's time is
-     * max(host, pim) with host = k t_dh(Ld - nd) + t_th(Lt - nt) and
-     * pim = k t_dp(nd) + t_tp(nt), each share's time from part_time (the
-     * first minimum in (nd, nt) order wins). */
+    /* Over integer layer counts nd in 0..Ld (DLM layers on the PIM) and nt
+     * in 0..Lt (TLM layers on the PIM): the round's time is max(host, pim)
+     * with host = k t_dh(Ld - nd) + t_th(Lt - nt), non-increasing in nt, and
+     * pim = k t_dp(nd) + t_tp(nt), non-decreasing in nt (part_time).  For
+     * each nd the best nt is therefore the first nt with pim >= host (found
+     * by bisection) or the one before it; the first minimum in (nd, nt)
+     * order wins. */
     part_time dh, th, dp, tp;
     sched_split best;
-    double best_t = INFINITY, hd, pd, h, pm, t;
-    int nd, nt, ld = p->draft.layers, lt = p->target.layers, k = k_star;
+    double best_t = INFINITY, hd, pd, t, h, pm;
+    int nd, nt, lo, hi, mid, c, ld = p->draft.layers, lt = p->target.layers, k = k_star;
 
     part_time_make(p, 0, p->verify_dev, 1, ctx, 1, &dh);
     part_time_make(p, 1, p->verify_dev, k + 1, ctx, 1, &th);
@@ -159,7 +161,20 @@ void sched_partition_split(const plat_t *p, int k_star, double ctx, sched_split 
     for (nd = 0; nd <= ld; nd++) {
         hd = k * part_time_at(&dh, ld - nd);
         pd = k * part_time_at(&dp, nd);
-        for (nt = 0; nt <= lt; nt++) {
+        /* first nt in [0, lt] with pim >= host (lt + 1 if none) */
+        lo = 0;
+        hi = lt + 1;
+        while (lo < hi) {
+            mid = (lo + hi) / 2;
+            if (pd + part_time_at(&tp, mid) >= hd + part_time_at(&th, lt - mid))
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        for (c = lo - 1; c <= lo; c++) {
+            nt = c;
+            if (nt < 0 || nt > lt)
+                continue;
             h = hd + part_time_at(&th, lt - nt);
             pm = pd + part_time_at(&tp, nt);
             t = h > pm ? h : pm;
@@ -175,20 +190,20 @@ void sched_partition_split(const plat_t *p, int k_star, double ctx, sched_split 
 
 int sched_design_k(const ahasd_config *cfg, const dd_table *tab)
 {
-    int s, k, j, e, KM = tab->kmax, B = tab->B, ks;
-    double mk = 0.0, w;
+    int s, k, j, KM = tab->kmax, B = tab->B, ks;
+    double mk = 0.0;
+    const double *pa;
 
     if (cfg->k_design > 0)
         return cfg->k_design;
     for (s = 0; s < B; s++) {
         if (tab->stat_start[s] <= 0.0)
             continue;
-        for (k = 1; k <= KM; k++)
+        for (k = 1; k <= KM; k++) {
+            pa = tab->pka + (size_t)(s * (KM + 1) + k) * (KM + 1);
             for (j = 0; j <= k; j++)
-                for (e = 0; e < B; e++) {
-                    w = tab->pkae[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
-                    mk += tab->stat_start[s] * w * k;
-                }
+                mk += tab->stat_start[s] * pa[j] * k;
+        }
     }
     ks = (int)floor(mk + 0.5);
     return ks < 1 ? 1 : ks;
