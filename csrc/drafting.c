@@ -1561,13 +1561,10 @@ static int tree_draw(const ahasd_profile *prof, const ahasd_policy *pol, uint64_
 
     if ((ret = tree_build(prof, pol, &t, err)))
         goto out;
-    rng = gsl_rng_alloc(gsl_rng_taus2);
-    if (rng == NULL) {
-        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate a random number generator");
+    if ((rng = rng_alloc_seeded(seed, err)) == NULL) {
+        ret = AHASD_ERR_NOMEM;
         goto out;
     }
-    gsl_rng_set(rng, (unsigned long)(seed ^ (seed >> 32)) +
-                         (unsigned long)(seed >> 32) * 2654435761UL);
     for (i = 0; i < n; i++) {
         k_out[i] = t.depth;
         a_out[i] = tree_sample(&t, rng);
@@ -1616,14 +1613,10 @@ int ahasd_draft_sample(const ahasd_profile *prof, const ahasd_policy *pol, int s
             goto out;
         arm_k = pol->arms[best];
     }
-    rng = gsl_rng_alloc(gsl_rng_taus2);
-    if (rng == NULL) {
-        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate a random number generator");
+    if ((rng = rng_alloc_seeded(seed, err)) == NULL) {
+        ret = AHASD_ERR_NOMEM;
         goto out;
     }
-    /* the same seed folding as ws_rng */
-    gsl_rng_set(rng, (unsigned long)(seed ^ (seed >> 32)) +
-                         (unsigned long)(seed >> 32) * 2654435761UL);
     burn = start_bucket == AHASD_START_STATIONARY ? SAMPLE_BURN_IN : 0;
     for (t = 0; t < burn + n; t++) {
         drafter_begin(&d, arm_k);

@@ -48,15 +48,8 @@ int ahasd_simulate(const ahasd_config *cfg, ahasd_sim_options *opt, ahasd_worksp
         goto out;
     }
     memset(res, 0, sizeof *res);
-    opt->trace_len = 0;
-    opt->trace_needed = 0;
-    if ((ret = err_check_int(err, "", "n_runs", opt->n_runs, 1, 1000000)))
+    if ((ret = sim_options_check(opt, err)))
         goto out;
-    if (opt->trace_cap > 0 && opt->trace == NULL) {
-        ret = err_set(err, AHASD_ERR_NULL, "trace_cap = %zu but the trace buffer is NULL",
-                      opt->trace_cap);
-        goto out;
-    }
     if ((ret = ahasd_config_validate(cfg, err)))
         goto out;
     if ((ret = plat_init(&plat, cfg, err)))

@@ -318,6 +318,11 @@ struct ahasd_workspace {
  * same slot. */
 double *ws_scratch(ahasd_workspace *ws, int slot, size_t n, int zero);
 gsl_rng *ws_rng(ahasd_workspace *ws, uint64_t seed);   /* reseeded generator */
+/* Seed a generator as ws_rng does (the 64-bit seed folded to unsigned long). */
+void rng_seed(gsl_rng *rng, uint64_t seed);
+/* A new taus2 generator seeded as ws_rng, or NULL with AHASD_ERR_NOMEM in
+ * err; the caller frees it with gsl_rng_free. */
+gsl_rng *rng_alloc_seeded(uint64_t seed, ahasd_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Schedules                                                           */
@@ -347,6 +352,8 @@ int sched_closed_form(const ahasd_config *cfg, const plat_t *p, ahasd_workspace 
                       ahasd_result *res, ahasd_error *err) AHASD_WARN_UNUSED;
 int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws,
                    ahasd_result *res, ahasd_error *err) AHASD_WARN_UNUSED;
+/* Reset opt's trace counters and check n_runs and the trace buffer. */
+int sim_options_check(ahasd_sim_options *opt, ahasd_error *err) AHASD_WARN_UNUSED;
 int sim_run(const ahasd_config *cfg, const plat_t *p, ahasd_sim_options *opt,
             ahasd_workspace *ws, ahasd_result *res, ahasd_error *err) AHASD_WARN_UNUSED;
 

@@ -1652,6 +1652,21 @@ static void welford_add(welford_t *w, int i, double x)
     w->m2[i] += d * (x - w->mean[i]);
 }
 
+int sim_options_check(ahasd_sim_options *opt, ahasd_error *err)
+{
+    int ret;
+
+    opt->trace_len = 0;
+    opt->trace_needed = 0;
+    if ((ret = err_check_int(err, "", "n_runs", opt->n_runs, 1, 1000000)))
+        goto out;
+    if (opt->trace_cap > 0 && opt->trace == NULL)
+        ret = err_set(err, AHASD_ERR_NULL, "trace_cap = %zu but the trace buffer is NULL",
+                      opt->trace_cap);
+out:
+    return ret;
+}
+
 /* Sort n gaps (>= 0) and take p50/p90/p99.  Most gaps are 0 (every token
  * of a commit event but the first), so the nonzero ones are moved to the
  * back first and only they are sorted. */
@@ -1696,19 +1711,12 @@ int sim_run(const ahasd_config *cfg, const plat_t *p, ahasd_sim_options *opt,
         goto out;
     }
     memset(res, 0, sizeof *res);
-    opt->trace_len = 0;
-    opt->trace_needed = 0;
-    if ((ret = err_check_int(err, "", "n_runs", opt->n_runs, 1, 1000000)))
+    if ((ret = sim_options_check(opt, err)))
         goto out;
     if ((ret = err_check_int(err, "", "gen_len", cfg->gen_len, 1, 1L << 24)))
         goto out;
     if ((ret = err_check_int(err, "", "l_max", cfg->l_max, 1, AHASD_MAX_LMAX)))
         goto out;
-    if (opt->trace_cap > 0 && opt->trace == NULL) {
-        ret = err_set(err, AHASD_ERR_NULL, "trace_cap = %zu but the trace buffer is NULL",
-                      opt->trace_cap);
-        goto out;
-    }
     /* the state (a ring of batches) lives in the workspace, not the stack */
     s = (sim_t *)(void *)ws_scratch(ws, SIM_STATE_SLOT,
                                     (sizeof(sim_t) + sizeof(double) - 1) / sizeof(double), 1);

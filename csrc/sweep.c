@@ -260,6 +260,17 @@ int ahasd_param_find(const char *name)
     return AHASD_ERR_UNKNOWN;
 }
 
+/* AHASD_ERR_UNKNOWN unless id names a registry parameter (PARAM_ALPHA last). */
+static int param_check_id(int id, ahasd_error *err)
+{
+    int ret = AHASD_OK;
+
+    if (id < 0 || id > PARAM_ALPHA)
+        ret = err_set(err, AHASD_ERR_UNKNOWN, "parameter id %d is not in [0, %d]", id,
+                      PARAM_ALPHA);
+    return ret;
+}
+
 int ahasd_param_set(ahasd_config *cfg, int id, double value, ahasd_error *err)
 {
     int ret = AHASD_OK;
@@ -269,11 +280,8 @@ int ahasd_param_set(ahasd_config *cfg, int id, double value, ahasd_error *err)
         ret = err_set(err, AHASD_ERR_NULL, "config pointer is NULL");
         goto out;
     }
-    if (id < 0 || id > PARAM_ALPHA) {
-        ret = err_set(err, AHASD_ERR_UNKNOWN, "parameter id %d is not in [0, %d]", id,
-                      PARAM_ALPHA);
+    if ((ret = param_check_id(id, err)))
         goto out;
-    }
     if (id == PARAM_ALPHA) {
         ret = ahasd_profile_iid(&cfg->profile, value, err);
         goto out;
@@ -307,11 +315,8 @@ int ahasd_param_get(const ahasd_config *cfg, int id, double *value, ahasd_error 
         ret = err_set(err, AHASD_ERR_NULL, "config and value pointers must not be NULL");
         goto out;
     }
-    if (id < 0 || id > PARAM_ALPHA) {
-        ret = err_set(err, AHASD_ERR_UNKNOWN, "parameter id %d is not in [0, %d]", id,
-                      PARAM_ALPHA);
+    if ((ret = param_check_id(id, err)))
         goto out;
-    }
     if (id == PARAM_ALPHA) {
         if (cfg->profile.buckets != 1) {
             ret = err_set(err, AHASD_ERR_BAD_PARAM,

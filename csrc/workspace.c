@@ -71,8 +71,25 @@ gsl_rng *ws_rng(ahasd_workspace *ws, uint64_t seed)
         if (ws->rng == NULL)
             return NULL;
     }
+    rng_seed(ws->rng, seed);
+    return ws->rng;
+}
+
+void rng_seed(gsl_rng *rng, uint64_t seed)
+{
     /* taus2 seeds from an unsigned long; fold the 64-bit seed so that
      * distinct seeds give distinct streams on 32-bit longs too. */
-    gsl_rng_set(ws->rng, (unsigned long)(seed ^ (seed >> 32)) + (unsigned long)(seed >> 32) * 2654435761UL);
-    return ws->rng;
+    gsl_rng_set(rng, (unsigned long)(seed ^ (seed >> 32)) + (unsigned long)(seed >> 32) * 2654435761UL);
+}
+
+gsl_rng *rng_alloc_seeded(uint64_t seed, ahasd_error *err)
+{
+    /* Tausworthe (taus2), as ws_rng */
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
+
+    if (rng == NULL)
+        err_set(err, AHASD_ERR_NOMEM, "cannot allocate a random number generator");
+    else
+        rng_seed(rng, seed);
+    return rng;
 }
