@@ -4,7 +4,9 @@
   the sanitizer build ``ahasd._ahasd_cffi_asan`` when ``AHASD_NATIVE=asan``).
 - GSL's abort()ing error handler is switched off exactly once per process.
 - ``call(fn, *args)`` appends an ``ahasd_error*`` and raises the matching
-  exception with the C message when the status is negative.
+  exception with the C message when the status is negative;
+  ``checked_struct`` builds a struct and runs its C validator that way, and
+  ``config_defaults`` returns a config holding the library defaults.
 - ``workspace()`` returns this thread's C workspace (caches and scratch are
   never shared between threads; cffi releases the GIL during C calls).
 - ``as_double_array`` gives a C-contiguous float64 copy or view, never a
@@ -68,6 +70,23 @@ def call(fn: Callable[..., int], *args: Any) -> None:
     code = fn(*args, err)
     if code < 0:
         raise_for(code, err)
+
+
+def checked_struct(ctype: str, fill: Callable[[Any], None], validate: Callable[..., int],
+                   *args: Any) -> Any:
+    """A new ``ctype`` (e.g. ``"ahasd_model *"``) filled by ``fill`` and checked by its C
+    validator, called as ``validate(struct, *args, err)``; raises as :func:`call`."""
+    c = ffi.new(ctype)
+    fill(c)
+    call(validate, c, *args)
+    return c
+
+
+def config_defaults() -> Any:
+    """A new ``ahasd_config *`` holding the library defaults (``ahasd_config_default``)."""
+    c = ffi.new("ahasd_config *")
+    call(lib.ahasd_config_default, c)
+    return c
 
 
 class _Workspaces(threading.local):

@@ -101,6 +101,13 @@ _POLICY_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str, str], ...] = (
 )
 
 
+def _add_policy_options(p: argparse.ArgumentParser) -> None:
+    """The options of _POLICY_OPTIONS, in their own group of the help."""
+    pg = p.add_argument_group("policy parameters (entropy H in nats)")
+    for opt, dest, typ, metavar, text in _POLICY_OPTIONS:
+        pg.add_argument(opt, dest=dest, type=typ, metavar=metavar, help=text)
+
+
 def _add_design_point(p: argparse.ArgumentParser, *, schedule: bool = True) -> None:
     g = p.add_argument_group("design point (defaults: the AHASD platform, "
                              "llama2-7b drafting for llama2-13b, fixed k=4, alpaca)")
@@ -135,9 +142,7 @@ def _add_design_point(p: argparse.ArgumentParser, *, schedule: bool = True) -> N
                    help="context segments of an analytical run (default 2)")
     g.add_argument("--tvc-predictor", choices=TVC_PREDICTORS, metavar="NAME",
                    help="simulator's TVC latency predictor: moving-average (paper) or exact")
-    pg = p.add_argument_group("policy parameters (entropy H in nats)")
-    for opt, dest, typ, metavar, text in _POLICY_OPTIONS:
-        pg.add_argument(opt, dest=dest, type=typ, metavar=metavar, help=text)
+    _add_policy_options(p)
     g.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
                    metavar="NAME=VALUE",
                    help="any parameter by its dotted name, in SI units; repeatable. "
@@ -151,9 +156,13 @@ _DESIGN_DESTS = ("schedule", "hardware", "draft", "target", "policy", "alpha", "
                  "tvc_predictor", *(o[1] for o in _POLICY_OPTIONS))
 
 
+def _given(args: argparse.Namespace, dests: Sequence[str]) -> dict[str, Any]:
+    """The options among ``dests`` that the command line set (not None)."""
+    return {d: getattr(args, d) for d in dests if getattr(args, d, None) is not None}
+
+
 def _design_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kw = {d: getattr(args, d) for d in _DESIGN_DESTS
-          if getattr(args, d, None) is not None}
+    kw = _given(args, _DESIGN_DESTS)
     for name, value in args.settings:
         if name in kw:
             raise ConfigError(f"--set {name}=... repeats an option given already")
@@ -213,12 +222,16 @@ _OUTPUT_EPILOG = ("outputs (SI units): " + ", ".join(OUTPUTS) +
 # --------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------
-def cmd_estimate(args: argparse.Namespace) -> int:
-    res = estimate(config=_config(args))
+def _print_result(res: Result, args: argparse.Namespace) -> None:
+    """One result as --json and --verbose ask (see _add_result_format)."""
     if args.json:
         _print_json(result_json(res))
     else:
         print(res.summary() if args.verbose else res)
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    _print_result(estimate(config=_config(args)), args)
     return 0
 
 
@@ -227,12 +240,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                    trace=args.trace is not None)
     if args.trace is not None:
         res.trace.to_csv(args.trace, index=False)
-    if args.json:
-        _print_json(result_json(res))
-    else:
-        print(res.summary() if args.verbose else res)
-        if args.trace is not None:
-            print(f"trace of run 0 ({len(res.trace)} events) written to {args.trace}")
+    _print_result(res, args)
+    if args.trace is not None and not args.json:
+        print(f"trace of run 0 ({len(res.trace)} events) written to {args.trace}")
     return 0
 
 
@@ -290,10 +300,16 @@ def _run_rows(points: list[tuple[str, dict[str, Any]]], args: argparse.Namespace
     return rows, results
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    schedules = args.schedules or list(SCHEDULES)
+def _schedules(args: argparse.Namespace, default: Sequence[str]) -> list[str]:
+    """The schedules of --schedules (``default`` without it), each a known name."""
+    schedules = list(args.schedules or default)
     for s in schedules:
         P.as_choice(s, "--schedules", SCHEDULES)
+    return schedules
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    schedules = _schedules(args, SCHEDULES)
     if "autoregressive" not in schedules:
         schedules = ["autoregressive", *schedules]
     points = [(s, {"schedule": s}) for s in schedules]
@@ -666,6 +682,10 @@ def _where(df: Any, conds: list[str], source: str) -> Any:
     return df
 
 
+#: The schedules a timeline or breakdown plot compares without --schedules.
+_PLOT_SCHEDULES = ("sync", "async", "ahasd")
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     _out_format(args.out, "--out", _image_formats())
     from . import plots   # figures are made without pyplot: no display needed
@@ -684,10 +704,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                           f"{c!r} (write one with `ahasd simulate --trace`)")
                 traces.append((Path(path).stem, tr))
         else:
-            schedules = args.schedules or ["sync", "async", "ahasd"]
-            for s in schedules:
-                P.as_choice(s, "--schedules", SCHEDULES)
-            for s in schedules:
+            for s in _schedules(args, _PLOT_SCHEDULES):
                 res = simulate(config=_config(args, schedule=s), seed=args.seed, n_runs=1,
                                trace=True)
                 traces.append((s, res))
@@ -695,10 +712,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         plots.timelines(dict(traces), t_window_s=args.window, fig=fig)
         return _save(fig, args)
     if what == "breakdown":
-        schedules = args.schedules or ["sync", "async", "ahasd"]
-        for s in schedules:
-            P.as_choice(s, "--schedules", SCHEDULES)
-        results = {s: estimate(config=_config(args, schedule=s)) for s in schedules}
+        results = {s: estimate(config=_config(args, schedule=s))
+                   for s in _schedules(args, _PLOT_SCHEDULES)}
         fig = _new_figure((max(7.0, 2.2 * len(results) + 3), 4.5))
         plots.breakdown(results, kind=args.kind, ax=fig.add_subplot(), per_token=args.per_token)
         return _save(fig, args)
@@ -708,8 +723,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                        n_positions=args.positions, context=args.context, ax=fig.add_subplot())
         return _save(fig, args)
     if what == "histograms":
-        kw = {d: getattr(args, d) for d in ("workload", "alpha", *(o[1] for o in _POLICY_OPTIONS))
-              if getattr(args, d, None) is not None}
+        kw = _given(args, ("workload", "alpha", *(o[1] for o in _POLICY_OPTIONS)))
         fig = _new_figure((9, 3.4))
         plots.draft_histograms(args.policy, ax=fig.subplots(1, 2), sample=args.sample, **kw)
         return _save(fig, args)
@@ -895,9 +909,7 @@ def _add_plot_parser(sub: Any, fmt: Any) -> None:
                     help="i.i.d. acceptance probability instead of the workload")
     hi.add_argument("--sample", action="store_true",
                     help="overlay 10,000 batches drawn with the simulator's sampler")
-    pg = hi.add_argument_group("policy parameters (entropy H in nats)")
-    for opt, dest, typ, metavar, text in _POLICY_OPTIONS:
-        pg.add_argument(opt, dest=dest, type=typ, metavar=metavar, help=text)
+    _add_policy_options(hi)
     common(hi)
 
 
@@ -957,6 +969,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _add_result_format(p: argparse.ArgumentParser) -> None:
+    """--json and --verbose: how _print_result prints one result."""
+    p.add_argument("--json", action="store_true", help="print JSON with canonical output names")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print time (s) and energy (J) breakdowns")
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(prog=PROG, formatter_class=fmt,
@@ -972,9 +991,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "design point; prints every output with its unit.",
                        epilog=_OUTPUT_EPILOG, formatter_class=fmt)
     _add_design_point(e)
-    e.add_argument("--json", action="store_true", help="print JSON with canonical output names")
-    e.add_argument("-v", "--verbose", action="store_true",
-                   help="also print time (s) and energy (J) breakdowns")
+    _add_result_format(e)
     e.set_defaults(func=cmd_estimate)
 
     s = sub.add_parser("simulate", help="discrete-event simulation of one design point",
@@ -989,9 +1006,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trace", metavar="FILE.csv",
                    help="write run 0's events (device, task, start_s, end_s in s, tokens, "
                         "batch, wasted) as CSV")
-    s.add_argument("--json", action="store_true", help="print JSON with canonical output names")
-    s.add_argument("-v", "--verbose", action="store_true",
-                   help="also print time (s) and energy (J) breakdowns")
+    _add_result_format(s)
     s.set_defaults(func=cmd_simulate)
 
     c = sub.add_parser("compare", help="several schedules side by side",
@@ -1001,8 +1016,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "relative to autoregressive decoding.",
                        formatter_class=fmt)
     _add_design_point(c, schedule=False)
-    c.add_argument("--schedules", type=lambda t: [x.strip() for x in t.split(",") if x.strip()],
-                   metavar="S1,S2,...",
+    c.add_argument("--schedules", type=_names, metavar="S1,S2,...",
                    help=f"schedules to compare (default all: {', '.join(SCHEDULES)})")
     c.add_argument("--json", action="store_true", help="print JSON rows")
     c.set_defaults(func=cmd_compare)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import presets as P
-from ._native import call, ffi, lib
+from ._native import call, config_defaults, lib
 from .costs import TaskCosts
 from .errors import ConfigError
 from .hardware import (ALIASES, DEVICE_FIELDS, PIM_FIELDS, PLATFORM_FIELDS, ROLE_FIELDS, ROLES,
@@ -36,13 +36,7 @@ DEFAULTS: dict[str, str] = {"schedule": "ahasd", "hardware": "ahasd-npu-pim",
                             "draft": "llama2-7b", "target": "llama2-13b", "workload": "alpaca"}
 
 
-def _c_defaults() -> Any:
-    c = ffi.new("ahasd_config *")
-    call(lib.ahasd_config_default, c)
-    return c
-
-
-_CD = _c_defaults()
+_CD = config_defaults()
 _RUN_INTS = ("prompt_len", "gen_len", "l_max", "m_max", "k_design", "segments")
 _COSTS_SHARED = ("sync_s", "rollback_s", "switch_s")
 _WORKLOAD_SCALARS = ("h_max", "position_decay", "pred_scale", "buckets")
@@ -59,7 +53,7 @@ def _resolve(value: Any, cls: type, field: str) -> Any:
 
 @P.strict_init
 @dataclass(frozen=True, kw_only=True)
-class Config:
+class Config(P.CStruct):
     """The whole design point.
 
     schedule: "autoregressive", "serial", "sync", "partitioned", "async",
@@ -124,12 +118,11 @@ class Config:
             set_(self, f, P.as_cint(getattr(self, f), f))
         set_(self, "tvc_predictor", P.as_enum(self.tvc_predictor, "tvc_predictor",
                                               TVC_PREDICTORS))
-        set_(self, "_c", self._build_c())
+        set_(self, "_c", self._make_c())
 
     # ------------------------------------------------------------- C side
-    def _build_c(self) -> Any:
-        c = ffi.new("ahasd_config *")
-        call(lib.ahasd_config_default, c)
+    def _make_c(self) -> Any:
+        c = config_defaults()
         c.schedule = SCHEDULES.index(self.schedule)
         if self.hardware is not None:
             c.hw = self.hardware.cstruct()[0]
@@ -154,21 +147,7 @@ class Config:
         Owned by the Config: do not modify it (copy it with
         ``ffi.new("ahasd_config *", cfg.to_c()[0])`` to experiment).
         """
-        c = self.__dict__.get("_c")
-        if c is None:
-            c = self._build_c()
-            object.__setattr__(self, "_c", c)
-        return c
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_c", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    cstruct = to_c
+        return self.cstruct()
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -257,10 +236,7 @@ class Config:
                 if base is None:
                     raise ConfigError(f"cannot set {which}.{next(iter(ch))}: this "
                                       f"configuration has no {which} model")
-                try:
-                    top[which] = base.replace(**ch)
-                except ConfigError as exc:   # name the field as the user wrote it
-                    raise ConfigError(str(exc).replace("Model.", f"{which}.", 1)) from None
+                top[which] = P.replace_as(base, ch, which)
         if wl:
             base = _resolve(top.get("workload", self.workload), Workload, "workload")
             top["workload"] = base.replace(**wl)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from . import presets as P
-from ._native import call, ffi, lib
+from ._native import checked_struct, ffi, lib
 from .errors import ConfigError
 
 __all__ = ["Device", "Hardware", "ROLES", "DEVICE_FIELDS", "PIM_FIELDS", "PLATFORM_FIELDS"]
@@ -204,10 +204,7 @@ class Hardware(P.CStruct):
         set_(self, "_c", self._make_c())
 
     def _make_c(self) -> Any:
-        c = ffi.new("ahasd_hardware *")
-        self.to_c(c)
-        call(lib.ahasd_hardware_validate, c)
-        return c
+        return checked_struct("ahasd_hardware *", self.to_c, lib.ahasd_hardware_validate)
 
     # ------------------------------------------------------------------ I/O
     @classmethod
@@ -298,10 +295,7 @@ class Hardware(P.CStruct):
             if dev is None:
                 raise ConfigError(f"cannot set {role}.{next(iter(fields))}: hardware "
                                   f"'{self.name}' has no {role} (pass {role}=Device(...))")
-            try:
-                top[role] = dev.replace(**fields)
-            except ConfigError as exc:   # name the field as the user wrote it
-                raise ConfigError(str(exc).replace("Device.", f"{role}.", 1)) from None
+            top[role] = P.replace_as(dev, fields, role)
         top.setdefault("sources", sources)
         return dataclasses.replace(self, **top)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from . import presets as P
-from ._native import call, ffi, lib
+from ._native import call, checked_struct, ffi, lib
 from .errors import ConfigError
 
 __all__ = ["Model", "PRECISION_BYTES"]
@@ -91,10 +91,8 @@ class Model(P.CStruct):
         set_(self, "_c", self._make_c())
 
     def _make_c(self) -> Any:
-        c = ffi.new("ahasd_model *")
-        self.to_c(c)
-        call(lib.ahasd_model_validate, c, (self._label + ".").encode())
-        return c
+        return checked_struct("ahasd_model *", self.to_c, lib.ahasd_model_validate,
+                              (self._label + ".").encode())
 
     _label: ClassVar[str] = "Model"
 

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import presets as P
-from ._native import call, ffi, lib
+from ._native import checked_struct, config_defaults, lib
 from .errors import ConfigError
 
 __all__ = ["Policy", "POLICY_KINDS", "POLICY_PARAMS", "FAMILY_PARAMS"]
@@ -54,13 +54,7 @@ MAX_TREE_NODES: int = lib.AHASD_MAX_TREE_NODES
 TREE_DEFAULTS: dict[str, Any] = {"tree_depth": 4, "tree_branch": (2,), "tree_prune": 0.0}
 
 
-def _c_defaults() -> Any:
-    c = ffi.new("ahasd_config *")
-    call(lib.ahasd_config_default, c)
-    return c
-
-
-_CD = _c_defaults()   # owns the struct _D points into: keep it alive
+_CD = config_defaults()   # owns the struct _D points into: keep it alive
 _D = _CD.policy
 
 
@@ -150,10 +144,7 @@ class Policy(P.CStruct):
         return n - min(n - 1, math.floor(self.tree_prune * n))
 
     def _make_c(self) -> Any:
-        c = ffi.new("ahasd_policy *")
-        self.to_c(c)
-        call(lib.ahasd_policy_validate, c)
-        return c
+        return checked_struct("ahasd_policy *", self.to_c, lib.ahasd_policy_validate)
 
     @classmethod
     def of(cls, spec: "Policy | str | None", **params: Any) -> "Policy":

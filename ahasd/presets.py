@@ -184,6 +184,15 @@ class CStruct:
         self.__dict__.update(state)
 
 
+def replace_as(obj: Any, changes: Mapping[str, Any], label: str) -> Any:
+    """``obj.replace(**changes)``; a refusal names the field as the user wrote it:
+    ``label.field`` (e.g. ``pim.static_w``) instead of the class's ``Device.static_w``."""
+    try:
+        return obj.replace(**changes)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace(f"{type(obj).__name__}.", f"{label}.", 1)) from None
+
+
 # --------------------------------------------------------------------------
 # Where the presets live
 # --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import presets as P
-from ._native import call, ffi, lib
+from ._native import call, checked_struct, ffi, lib
 from .errors import ConfigError
 
 __all__ = ["Workload"]
@@ -82,10 +82,7 @@ class Workload(P.CStruct):
         set_(self, "_c", self._make_c())
 
     def _make_c(self) -> Any:
-        c = ffi.new("ahasd_profile *")
-        self.to_c(c)
-        call(lib.ahasd_profile_validate, c)
-        return c
+        return checked_struct("ahasd_profile *", self.to_c, lib.ahasd_profile_validate)
 
     # ------------------------------------------------------------------ I/O
     @classmethod

@@ -49,15 +49,13 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -66,28 +64,7 @@ ROOT = HERE.parent
 BUILD = ROOT / "build" / "bench"
 sys.path.insert(0, str(HERE))
 
-
-def pin_build(name: str) -> None:
-    """Import ahasd from a private copy of the package, compiled extension included.
-
-    Other work may rebuild ahasd/_ahasd_cffi*.so in place while a long run is
-    going; a process that has the old file mapped then crashes.  The copy
-    (build/<name>/snapshot) keeps this run on one build throughout, child
-    processes included (PYTHONPATH); presets still come from the repository's
-    data/ (AHASD_DATA).  AHASD_NO_SNAPSHOT=1 imports the package in place.
-    """
-    if os.environ.get("AHASD_NO_SNAPSHOT") == "1":
-        return
-    root = Path(__file__).resolve().parent.parent
-    dst = root / "build" / name / "snapshot"
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(root / "ahasd", dst / "ahasd",
-                    ignore=shutil.ignore_patterns("__pycache__", "*asan*", ".built*"))
-    sys.path.insert(0, str(dst))
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(dst)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    os.environ.setdefault("AHASD_DATA", str(root / "data"))
+from _common import cpu_name, pin_build  # noqa: E402
 
 
 if __name__ == "__main__":
@@ -127,14 +104,7 @@ def _cmd(args: list[str]) -> str:
 
 
 def machine_info() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -50,39 +50,18 @@ import math
 import multiprocessing as mp
 import os
 import platform
-import shutil
 import statistics
 import sys
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _common import cpu_name, pin_build
+
 HERE = Path(__file__).resolve().parent
 
-
-def pin_build(name: str) -> None:
-    """Import ahasd from a private copy of the package, compiled extension included.
-
-    Other work may rebuild ahasd/_ahasd_cffi*.so in place while a long run is
-    going; a process that has the old file mapped then crashes.  The copy
-    (build/<name>/snapshot) keeps this run on one build throughout, child
-    processes included (PYTHONPATH); presets still come from the repository's
-    data/ (AHASD_DATA).  AHASD_NO_SNAPSHOT=1 imports the package in place.
-    """
-    if os.environ.get("AHASD_NO_SNAPSHOT") == "1":
-        return
-    root = Path(__file__).resolve().parent.parent
-    dst = root / "build" / name / "snapshot"
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(root / "ahasd", dst / "ahasd",
-                    ignore=shutil.ignore_patterns("__pycache__", "*asan*", ".built*"))
-    sys.path.insert(0, str(dst))
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(dst)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    os.environ.setdefault("AHASD_DATA", str(root / "data"))
 
 #: The metrics of the table, in order; the first five are MODEL.md's targets.
 TARGETS = ("throughput_tok_s", "energy_per_token_j", "npu_busy_frac", "pim_busy_frac",
@@ -388,15 +367,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def write_report(rows: list[dict[str, Any]], path_md: Path, path_csv: Path, *, quick: bool,

@@ -528,7 +528,12 @@ typedef struct {
     int run;                    /* always 0: the trace is of the first run  */
     int device;                 /* AHASD_DEV_*                              */
     int task;                   /* AHASD_TASK_* (idle is not recorded)      */
-    int wasted;                 /* 1 if the work was discarded by a flush   */
+    int wasted;                 /* 1 if the whole event's work was discarded
+                                   by a flush.  The rejected tail of a batch
+                                   that was verified is not marked here (its
+                                   event holds accepted drafts too), while
+                                   ahasd_result.wasted_s counts it: the sum of
+                                   marked events is a lower bound of wasted_s */
     double start_s, end_s;
     int tokens;                 /* tokens drafted / verified / pre-verified */
     int batch;                  /* batch sequence number (-1: none)         */

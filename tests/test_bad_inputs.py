@@ -32,7 +32,6 @@ import pytest
 import ahasd
 from ahasd import ConfigError, cli
 from ahasd._native import ffi, lib
-from ahasd.config import SCHEDULES
 
 NAN, INF = float("nan"), float("inf")
 HOSTILE = (NAN, INF, -INF, -1.0, -0.0, 0.0, 1e-300, 1e300, 2.385, 2.0 ** 31, 0.5)
@@ -1097,7 +1096,6 @@ def test_pass_ops_refuses_rates_that_overflow() -> None:
 
 
 def test_optimize_and_calibrate_bad_values(base_c, ws) -> None:
-    N = ffi.NULL
     bw = lib.ahasd_param_find(b"pim.mem_bw_util")
     k = lib.ahasd_param_find(b"k")
     osum, fsum = ffi.new("ahasd_opt_summary *"), ffi.new("ahasd_fit_summary *")

@@ -14,6 +14,14 @@ from ahasd.errors import ConfigError, ScheduleError
 from ahasd.policy import POLICY_KINDS
 
 
+def _check_replace_refused(obj, changes, words):
+    """obj.replace(**changes) raises a ConfigError containing every one of words."""
+    with pytest.raises(ConfigError) as exc:
+        obj.replace(**changes)
+    for w in words:
+        assert w in str(exc.value), str(exc.value)
+
+
 # --------------------------------------------------------------------------
 # Model
 # --------------------------------------------------------------------------
@@ -47,10 +55,7 @@ def test_with_precision_changes_bytes_per_element(draft):
     ({"hiden": 10}, ["no field 'hiden'", "did you mean 'hidden'"]),
 ])
 def test_model_replace_validates(draft, changes, words):
-    with pytest.raises(ConfigError) as exc:
-        draft.replace(**changes)
-    for w in words:
-        assert w in str(exc.value), str(exc.value)
+    _check_replace_refused(draft, changes, words)
 
 
 def test_model_defaults_and_enum_indices():
@@ -107,10 +112,7 @@ def test_hardware_replace_device_by_dict_and_platform_field(hw):
     ({"pim": {"has_aau": False, "link_bw_bytes_per_s": 0.0}}, ["link_bw_bytes_per_s", "has_aau"]),
 ])
 def test_hardware_replace_errors(hw, changes, exc_words):
-    with pytest.raises(ConfigError) as exc:
-        hw.replace(**changes)
-    for w in exc_words:
-        assert w in str(exc.value), str(exc.value)
+    _check_replace_refused(hw, changes, exc_words)
 
 
 def test_device_checks_without_c():

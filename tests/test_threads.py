@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
-import pytest
 
 import ahasd
 from ahasd._native import ffi, lib, workspace

@@ -13,91 +13,13 @@
 
 #include "ahasd.h"
 #include "check.h"
-
-static ahasd_model mk_llama2(int b13)
-{
-    ahasd_model m;
-
-    memset(&m, 0, sizeof m);
-    m.layers = b13 ? 40 : 32;
-    m.hidden = b13 ? 5120 : 4096;
-    m.heads = b13 ? 40 : 32;
-    m.kv_heads = m.heads;
-    m.ffn = b13 ? 13824 : 11008;
-    m.ffn_kind = AHASD_FFN_GATED;
-    m.act_kind = AHASD_ACT_SILU;
-    m.norm_kind = AHASD_NORM_RMSNORM;
-    m.vocab = 32000;
-    m.weight_bytes = 1.0;
-    m.kv_bytes = 1.0;
-    m.act_bytes = 1.0;
-    return m;
-}
-
-/* NPU + PIM (as data/hardware/ahasd-npu-pim), LLaMA2-7B -> 13B, fixed k. */
-static void cfg_hw(ahasd_config *cfg, int sched, int k)
-{
-    ahasd_error err;
-    ahasd_device *n, *p;
-
-    ahasd_config_default(cfg, &err);
-    cfg->schedule = sched;
-    cfg->policy.k = k;
-    n = &cfg->hw.dev[AHASD_DEV_NPU];
-    p = &cfg->hw.dev[AHASD_DEV_PIM];
-    n->present = 1;
-    n->matrix_ops_per_s = 16e12;
-    n->vector_ops_per_s = 8.2e12;
-    n->compute_util = 0.8;
-    n->mem_bw_bytes_per_s = 51.2e9;
-    n->mem_bw_util = 0.9;
-    n->onchip_bytes = 8388608.0;
-    n->matrix_energy_per_op_j = 8.63e-14;
-    n->vector_energy_per_op_j = 2.35e-13;
-    n->mem_energy_per_byte_j = 3.6e-11;
-    n->onchip_energy_per_byte_j = 6e-13;
-    n->static_w = 0.3;
-    n->pass_overhead_s = 1e-6;
-    n->op_overhead_s = 2e-7;
-    p->present = 1;
-    p->matrix_ops_per_s = 16 * 102.4e9;
-    p->compute_util = 1.0;
-    p->mem_bw_bytes_per_s = 256e9;
-    p->mem_bw_util = 0.9;
-    p->link_bw_bytes_per_s = 51.2e9;
-    p->link_bw_util = 0.9;
-    p->onchip_bytes = 524288.0;
-    p->matrix_energy_per_op_j = 5e-13;
-    p->mem_energy_per_byte_j = 4.4e-12;
-    p->link_energy_per_byte_j = 3.6e-11;
-    p->onchip_energy_per_byte_j = 2e-13;
-    p->static_w = 0.16;
-    p->pass_overhead_s = 1e-6;
-    p->op_overhead_s = 1e-7;
-    p->units = 16;
-    p->has_aau = 1;
-    p->aau_ops_per_s = 16 * 2.5e9;
-    p->aau_energy_per_op_j = 18.5e-3 / 2.5e9;
-    p->switch_s = 5e-7;
-    p->roundtrip_s = 1e-6;
-    cfg->hw.memory_capacity_bytes = 68719476736.0;
-    cfg->hw.memory_static_w = 0.4;
-    cfg->hw.sync_s = 1e-6;
-    cfg->hw.rollback_s = 1e-6;
-    cfg->hw.draft_dev = AHASD_DEV_PIM;
-    cfg->hw.verify_dev = AHASD_DEV_NPU;
-    cfg->hw.nonlinear_host_dev = AHASD_DEV_NPU;
-    cfg->draft = mk_llama2(0);
-    cfg->target = mk_llama2(1);
-    cfg->gen_len = 256;
-    ahasd_profile_iid(&cfg->profile, 0.75, &err);
-}
+#include "fixture.h"
 
 #define NOBS 8
 
 /* Observations: throughput and energy per token of autoregressive and
- * sync (k = 2, 4, 6) points generated at the true utilisations, times
- * (1 + noise_i). */
+ * sync (k = 2, 4, 6) points of the AHASD platform (contention off, 256
+ * tokens) generated at the true utilisations, times (1 + noise_i). */
 static void make_obs(ahasd_workspace *ws, const double *truth, const int *pid, double noise,
                      ahasd_config *cfgs, int *outs, double *obs)
 {
@@ -112,7 +34,10 @@ static void make_obs(ahasd_workspace *ws, const double *truth, const int *pid, d
     for (i = 0; i < NOBS / 2; i++)
         for (o = 0; o < 2; o++) {
             j = 2 * i + o;
-            cfg_hw(&cfgs[j], scheds[i], ks[i]);
+            fixture_config_ahasd(&cfgs[j], scheds[i]);
+            cfgs[j].hw.contention = 0.0;
+            cfgs[j].policy.k = ks[i];
+            cfgs[j].gen_len = 256;
             c = cfgs[j];
             CHECK(ahasd_param_set(&c, pid[0], truth[0], &err) == AHASD_OK);
             CHECK(ahasd_param_set(&c, pid[1], truth[1], &err) == AHASD_OK);

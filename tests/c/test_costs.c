@@ -8,55 +8,11 @@
 
 #include "internal.h"
 #include "check.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------------ */
-/* Fixtures: C mirrors of the presets in data/hardware and data/models   */
+/* Fixtures: a GPU platform (NPU, PIM and models: fixture.h)           */
 /* ------------------------------------------------------------------ */
-static void dev_npu(ahasd_device *v)
-{
-    memset(v, 0, sizeof *v);
-    v->present = 1;
-    v->matrix_ops_per_s = 16e12;
-    v->vector_ops_per_s = 8.2e12;
-    v->compute_util = 0.8;
-    v->mem_bw_bytes_per_s = 51.2e9;
-    v->mem_bw_util = 0.9;
-    v->onchip_bytes = 8388608.0;
-    v->matrix_energy_per_op_j = 8.63e-14;
-    v->vector_energy_per_op_j = 2.35e-13;
-    v->mem_energy_per_byte_j = 3.6e-11;
-    v->onchip_energy_per_byte_j = 6e-13;
-    v->static_w = 0.3;
-    v->pass_overhead_s = 1e-6;
-    v->op_overhead_s = 2e-7;
-}
-
-static void dev_pim(ahasd_device *v, int aau)
-{
-    memset(v, 0, sizeof *v);
-    v->present = 1;
-    v->matrix_ops_per_s = 16 * 102.4e9;
-    v->compute_util = 1.0;
-    v->mem_bw_bytes_per_s = 256e9;
-    v->mem_bw_util = 0.9;
-    v->link_bw_bytes_per_s = 51.2e9;
-    v->link_bw_util = 0.9;
-    v->onchip_bytes = 524288.0;
-    v->matrix_energy_per_op_j = 5e-13;
-    v->mem_energy_per_byte_j = 4.4e-12;
-    v->link_energy_per_byte_j = 3.6e-11;
-    v->onchip_energy_per_byte_j = 2e-13;
-    v->static_w = 0.16;
-    v->pass_overhead_s = 1e-6;
-    v->op_overhead_s = 1e-7;
-    v->units = 16;
-    v->has_aau = aau;
-    v->aau_ops_per_s = 16 * 2.5e9;
-    v->aau_energy_per_op_j = 18.5e-3 / 2.5e9;
-    v->switch_s = 5e-7;
-    v->roundtrip_s = 1e-6;
-}
-
 static void dev_gpu(ahasd_device *v)
 {
     memset(v, 0, sizeof *v);
@@ -80,27 +36,6 @@ static void dev_gpu(ahasd_device *v)
     v->op_overhead_s = 3e-6;
 }
 
-static void hw_npu_lpddr5(ahasd_hardware *hw)
-{
-    memset(hw, 0, sizeof *hw);
-    dev_npu(&hw->dev[AHASD_DEV_NPU]);
-    hw->memory_capacity_bytes = 68719476736.0;
-    hw->memory_static_w = 0.4;
-    hw->sync_s = 1e-6;
-    hw->rollback_s = 1e-6;
-    hw->draft_dev = AHASD_DEV_NPU;
-    hw->verify_dev = AHASD_DEV_NPU;
-    hw->nonlinear_host_dev = AHASD_DEV_NPU;
-}
-
-static void hw_ahasd(ahasd_hardware *hw, int aau)
-{
-    hw_npu_lpddr5(hw);
-    dev_pim(&hw->dev[AHASD_DEV_PIM], aau);
-    hw->contention = 0.1;
-    hw->draft_dev = AHASD_DEV_PIM;
-}
-
 static void hw_gpu(ahasd_hardware *hw)
 {
     memset(hw, 0, sizeof *hw);
@@ -112,55 +47,14 @@ static void hw_gpu(ahasd_hardware *hw)
     hw->nonlinear_host_dev = AHASD_DEV_GPU;
 }
 
-static ahasd_model mk_llama2(int b13)
-{
-    ahasd_model m;
-
-    memset(&m, 0, sizeof m);
-    m.layers = b13 ? 40 : 32;
-    m.hidden = b13 ? 5120 : 4096;
-    m.heads = b13 ? 40 : 32;
-    m.kv_heads = m.heads;
-    m.ffn = b13 ? 13824 : 11008;
-    m.ffn_kind = AHASD_FFN_GATED;
-    m.act_kind = AHASD_ACT_SILU;
-    m.norm_kind = AHASD_NORM_RMSNORM;
-    m.vocab = 32000;
-    m.weight_bytes = 1.0;
-    m.kv_bytes = 1.0;
-    m.act_bytes = 1.0;
-    return m;
-}
-
-static ahasd_model mk_opt13(void)
-{
-    ahasd_model m;
-
-    memset(&m, 0, sizeof m);
-    m.layers = 24;
-    m.hidden = 2048;
-    m.heads = 32;
-    m.kv_heads = 32;
-    m.ffn = 8192;
-    m.ffn_kind = AHASD_FFN_PLAIN;
-    m.act_kind = AHASD_ACT_RELU;
-    m.norm_kind = AHASD_NORM_LAYERNORM;
-    m.vocab = 50272;
-    m.tied_embeddings = 1;
-    m.weight_bytes = 1.0;
-    m.kv_bytes = 1.0;
-    m.act_bytes = 1.0;
-    return m;
-}
-
 /* A configuration without config.c: only what plat_init reads. */
 static void cfg_make(ahasd_config *cfg, const ahasd_hardware *hw, int sched)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->schedule = sched;
     cfg->hw = *hw;
-    cfg->draft = mk_llama2(0);
-    cfg->target = mk_llama2(1);
+    cfg->draft = fixture_model_llama2_7b();
+    cfg->target = fixture_model_llama2_13b();
     cfg->policy.k_max = 16;
     cfg->prompt_len = 128;
     cfg->gen_len = 1024;
@@ -233,13 +127,13 @@ static void test_hw_validate(void)
     char want[64];
     int b;
 
-    hw_ahasd(&good, 1);
+    fixture_hardware_ahasd(&good, 1);
     CHECK(ahasd_hardware_validate(&good, &err) == AHASD_OK);
-    hw_ahasd(&hw, 0);
+    fixture_hardware_ahasd(&hw, 0);
     CHECK(ahasd_hardware_validate(&hw, &err) == AHASD_OK);
     hw_gpu(&hw);
     CHECK(ahasd_hardware_validate(&hw, &err) == AHASD_OK);
-    hw_npu_lpddr5(&hw);
+    fixture_hardware_npu(&hw);
     CHECK(ahasd_hardware_validate(&hw, &err) == AHASD_OK);
     CHECK_ERR(ahasd_hardware_validate(NULL, &err), AHASD_ERR_NULL, "hardware");
 
@@ -290,14 +184,14 @@ static void test_hw_validate(void)
     hw.dev[AHASD_DEV_PIM].present = 3;
     CHECK_ERR(ahasd_hardware_validate(&hw, &err), AHASD_ERR_BAD_PARAM, "pim.present");
     /* A PIM without an AAU needs a link and a host other than itself. */
-    hw_ahasd(&hw, 0);
+    fixture_hardware_ahasd(&hw, 0);
     hw.dev[AHASD_DEV_PIM].link_bw_bytes_per_s = 0.0;
     CHECK_ERR(ahasd_hardware_validate(&hw, &err), AHASD_ERR_BAD_PARAM,
               "pim.link_bw_bytes_per_s");
-    hw_ahasd(&hw, 0);
+    fixture_hardware_ahasd(&hw, 0);
     hw.nonlinear_host_dev = AHASD_DEV_PIM;
     CHECK_ERR(ahasd_hardware_validate(&hw, &err), AHASD_ERR_BAD_PARAM, "hw.nonlinear_host_dev");
-    hw_ahasd(&hw, 0);
+    fixture_hardware_ahasd(&hw, 0);
     hw.nonlinear_host_dev = AHASD_DEV_CPU;
     CHECK_ERR(ahasd_hardware_validate(&hw, &err), AHASD_ERR_BAD_PARAM, "hw.nonlinear_host_dev");
     hw = good;
@@ -351,7 +245,7 @@ static void test_autoregressive_bound(void)
     ahasd_error err;
     double wbytes = 0.0, bw;
 
-    hw_npu_lpddr5(&hw);
+    fixture_hardware_npu(&hw);
     cfg_make(&cfg, &hw, AHASD_SCHED_AUTOREGRESSIVE);
     CHECK(ahasd_model_size(&cfg.target, NULL, &wbytes, &err) == AHASD_OK);
     CHECK(ahasd_task_costs(&cfg, 128.0, &tt, &err) == AHASD_OK);
@@ -381,12 +275,12 @@ static void test_roofline(void)
     ahasd_config cfg;
     ahasd_task_table tt;
     ahasd_error err;
-    ahasd_model m = mk_llama2(1);
+    ahasd_model m = fixture_model_llama2_13b();
     ahasd_op ops[32], big[32];
     size_t n = 0, i;
     int k;
 
-    hw_npu_lpddr5(&hw);
+    fixture_hardware_npu(&hw);
     cfg_make(&cfg, &hw, AHASD_SCHED_SERIAL);
     CHECK(ahasd_task_costs(&cfg, 512.0, &tt, &err) == AHASD_OK);
     /* One position: memory-bound. */
@@ -456,13 +350,13 @@ static void test_compiled_equals_reference(void)
      * pass over every layer with the head equals the whole pass. */
     for (spill = 0; spill < 2; spill++) {
         for (aau = 0; aau < 2; aau++) {
-            hw_ahasd(&hw, aau);
+            fixture_hardware_ahasd(&hw, aau);
             if (spill) {
                 hw.dev[AHASD_DEV_NPU].onchip_bytes = 20000.0;
                 hw.dev[AHASD_DEV_PIM].onchip_bytes = 3000.0;
             }
             cfg_make(&cfg, &hw, AHASD_SCHED_AHASD);
-            cfg.draft = mk_opt13();
+            cfg.draft = fixture_model_opt_1_3b();
             CHECK(plat_init(&p, &cfg, &err) == AHASD_OK);
             for (ci = 0; ci < 4; ci++) {
                 for (pos = 1; pos <= 33; pos += 8) {
@@ -522,7 +416,7 @@ static void test_compiled_other_devices(void)
     hw.dev[AHASD_DEV_CPU].mem_bw_bytes_per_s = 25.6e9;
     hw.verify_dev = AHASD_DEV_CPU;
     cfg_make(&cfg, &hw, AHASD_SCHED_SYNC);
-    cfg.target = mk_opt13();
+    cfg.target = fixture_model_opt_1_3b();
     cfg.target.act_kind = AHASD_ACT_GELU;
     CHECK(plat_init(&p, &cfg, &err) == AHASD_OK);
     for (pos = 1; pos <= 17; pos += 4) {
@@ -547,12 +441,12 @@ static void test_pim_aau(void)
     ahasd_config cfg;
     ahasd_task_table with, without;
     ahasd_error err;
-    ahasd_model m = mk_llama2(0);
+    ahasd_model m = fixture_model_llama2_7b();
     ahasd_op a[32], s[32];
     size_t n = 0, i;
     double nl_instances = 0.0, host_j = 0.0, aau_j = 0.0;
 
-    hw_ahasd(&hw, 1);
+    fixture_hardware_ahasd(&hw, 1);
     cfg_make(&cfg, &hw, AHASD_SCHED_AHASD);
     CHECK(ahasd_task_costs(&cfg, 640.0, &with, &err) == AHASD_OK);
     cfg.hw.dev[AHASD_DEV_PIM].has_aau = 0;
@@ -676,7 +570,7 @@ static void test_overflow(void)
     {
         ahasd_op ops[32];
         size_t n = 0;
-        ahasd_model m = mk_llama2(1);
+        ahasd_model m = fixture_model_llama2_13b();
         CHECK(ahasd_pass_ops(&hw, &m, AHASD_DEV_GPU, 1, 100.0, ops, 32, &n, &err) == AHASD_OK);
         CHECK_CLOSE(ops[n - 1].weight_bytes, wt - 10e9, 1e-12, 0.0);
         CHECK_CLOSE(ops[n - 1].kv_read_bytes, kvt * 100.0, 1e-12, 0.0);
@@ -691,7 +585,7 @@ static void test_plat_fields(void)
     plat_t p;
     ahasd_error err;
 
-    hw_ahasd(&hw, 1);
+    fixture_hardware_ahasd(&hw, 1);
     cfg_make(&cfg, &hw, AHASD_SCHED_ASYNC);
     CHECK(plat_init(&p, &cfg, &err) == AHASD_OK);
     CHECK(p.explicit_costs == 0);
@@ -823,11 +717,11 @@ static void test_public_errors(void)
     ahasd_config cfg;
     ahasd_task_table tt;
     ahasd_error err;
-    ahasd_model m = mk_opt13();
+    ahasd_model m = fixture_model_opt_1_3b();
     ahasd_op ops[32];
     size_t n = 99;
 
-    hw_ahasd(&hw, 1);
+    fixture_hardware_ahasd(&hw, 1);
     cfg_make(&cfg, &hw, AHASD_SCHED_AHASD);
     CHECK_ERR(ahasd_task_costs(NULL, 1.0, &tt, &err), AHASD_ERR_NULL, "NULL");
     CHECK_ERR(ahasd_task_costs(&cfg, 1.0, NULL, &err), AHASD_ERR_NULL, "NULL");
@@ -868,7 +762,7 @@ static void test_public_errors(void)
     CHECK_ERR(ahasd_pass_ops(&hw, &m, AHASD_DEV_NPU, 1, 10.0, ops, 32, &n, &err),
               AHASD_ERR_BAD_PARAM, "model.vocab");
     hw.dev[AHASD_DEV_NPU].op_overhead_s = NAN;
-    m = mk_opt13();
+    m = fixture_model_opt_1_3b();
     CHECK_ERR(ahasd_pass_ops(&hw, &m, AHASD_DEV_NPU, 1, 10.0, ops, 32, &n, &err),
               AHASD_ERR_BAD_PARAM, "npu.op_overhead_s");
 }

@@ -6,31 +6,11 @@
 
 #include "ahasd.h"
 #include "check.h"
-
-static ahasd_model mk_llama2_13b(void)
-{
-    ahasd_model m;
-
-    memset(&m, 0, sizeof m);
-    m.layers = 40;
-    m.hidden = 5120;
-    m.heads = 40;
-    m.kv_heads = 40;
-    m.ffn = 13824;
-    m.ffn_kind = AHASD_FFN_GATED;
-    m.act_kind = AHASD_ACT_SILU;
-    m.norm_kind = AHASD_NORM_RMSNORM;
-    m.vocab = 32000;
-    m.tied_embeddings = 0;
-    m.weight_bytes = 1.0;
-    m.kv_bytes = 1.0;
-    m.act_bytes = 1.0;
-    return m;
-}
+#include "fixture.h"
 
 static void test_counts(void)
 {
-    ahasd_model m = mk_llama2_13b();
+    ahasd_model m = fixture_model_llama2_13b();
     ahasd_error err;
     double params = 0.0, wbytes = 0.0;
 
@@ -41,11 +21,7 @@ static void test_counts(void)
     CHECK_CLOSE(params, 13.0e9, 0.002, 0.0);
 
     /* LLaMA2-7B: 6,738,415,616. */
-    m.layers = 32;
-    m.hidden = 4096;
-    m.heads = 32;
-    m.kv_heads = 32;
-    m.ffn = 11008;
+    m = fixture_model_llama2_7b();
     CHECK(ahasd_model_size(&m, &params, NULL, &err) == AHASD_OK);
     CHECK_CLOSE(params, 6738415616.0, 0.0, 0.5);
     CHECK_CLOSE(params, 6.74e9, 0.001, 0.0);
@@ -70,22 +46,13 @@ static void test_counts(void)
 
     /* OPT-1.3B (LayerNorm, plain ReLU FFN, tied): 1,311,117,312; the
      * published 1,315,758,080 adds biases and learned positions (0.35%). */
-    m.layers = 24;
-    m.hidden = 2048;
-    m.heads = 32;
-    m.kv_heads = 32;
-    m.ffn = 8192;
-    m.ffn_kind = AHASD_FFN_PLAIN;
-    m.act_kind = AHASD_ACT_RELU;
-    m.norm_kind = AHASD_NORM_LAYERNORM;
-    m.vocab = 50272;
-    m.tied_embeddings = 1;
+    m = fixture_model_opt_1_3b();
     CHECK(ahasd_model_size(&m, &params, NULL, &err) == AHASD_OK);
     CHECK_CLOSE(params, 1311117312.0, 0.0, 0.5);
     CHECK_CLOSE(params, 1315758080.0, 0.005, 0.0);
 
     /* head_dim set: PaLM-8B style multi-query attention, 16 heads of 256. */
-    m = mk_llama2_13b();
+    m = fixture_model_llama2_13b();
     m.hidden = 4096;
     m.heads = 16;
     m.kv_heads = 1;
@@ -100,7 +67,7 @@ static void test_counts(void)
 
 static void test_validate(void)
 {
-    ahasd_model m, good = mk_llama2_13b();
+    ahasd_model m, good = fixture_model_llama2_13b();
     ahasd_error err;
 
     CHECK(ahasd_model_validate(&good, "target.", &err) == AHASD_OK);

@@ -6,28 +6,17 @@
 
 #include "ahasd.h"
 #include "check.h"
+#include "fixture.h"
 
-/* Explicit costs: a target step costs T, a draft token c T. */
+/* Explicit costs: a target step costs T whatever k, a draft token c T. */
 static void explicit_cfg(ahasd_config *cfg, int sched, double T, double c, int k, double alpha)
 {
-    ahasd_error err;
+    const ahasd_explicit_costs costs = {
+        .draft_token_s = c * T, .verify_base_s = T, .preverify_token_s = 0.5 * T,
+        .draft_token_j = 0.3 * c * T, .verify_base_j = 2.0 * T, .preverify_token_j = 0.4 * T,
+        .idle_w = {[AHASD_DEV_NPU] = 0.5, [AHASD_DEV_PIM] = 0.1}};
 
-    ahasd_config_default(cfg, &err);
-    cfg->schedule = sched;
-    cfg->use_explicit_costs = 1;
-    cfg->costs.draft_token_s = c * T;
-    cfg->costs.verify_base_s = T;
-    cfg->costs.verify_per_token_s = 0.0;
-    cfg->costs.preverify_token_s = 0.5 * T;
-    cfg->costs.draft_token_j = 0.3 * c * T;
-    cfg->costs.verify_base_j = 2.0 * T;
-    cfg->costs.verify_per_token_j = 0.0;
-    cfg->costs.preverify_token_j = 0.4 * T;
-    cfg->costs.idle_w[AHASD_DEV_NPU] = 0.5;
-    cfg->costs.idle_w[AHASD_DEV_PIM] = 0.1;
-    cfg->policy.kind = AHASD_POLICY_FIXED;
-    cfg->policy.k = k;
-    ahasd_profile_iid(&cfg->profile, alpha, &err);
+    fixture_config_explicit(cfg, sched, &costs, k, alpha);
 }
 
 static double run(const ahasd_config *cfg, ahasd_workspace *ws, ahasd_result *res)

@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "check.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixtures                                                            */
@@ -21,41 +22,13 @@
 static void cfg_explicit(ahasd_config *cfg, int sched, double d, double v0, double vk,
                          double pv, int k, double alpha)
 {
-    ahasd_error err;
+    const ahasd_explicit_costs costs = {
+        .draft_token_s = d, .verify_base_s = v0, .verify_per_token_s = vk,
+        .preverify_token_s = pv, .draft_token_j = 0.7 * d, .verify_base_j = 2.385 * v0,
+        .verify_per_token_j = 1.5 * vk, .preverify_token_j = 0.9 * pv,
+        .idle_w = {[AHASD_DEV_NPU] = 0.5, [AHASD_DEV_PIM] = 0.125}};
 
-    ahasd_config_default(cfg, &err);
-    cfg->schedule = sched;
-    cfg->use_explicit_costs = 1;
-    cfg->costs.draft_token_s = d;
-    cfg->costs.verify_base_s = v0;
-    cfg->costs.verify_per_token_s = vk;
-    cfg->costs.preverify_token_s = pv;
-    cfg->costs.draft_token_j = 0.7 * d;
-    cfg->costs.verify_base_j = 2.385 * v0;
-    cfg->costs.verify_per_token_j = 1.5 * vk;
-    cfg->costs.preverify_token_j = 0.9 * pv;
-    cfg->costs.idle_w[AHASD_DEV_NPU] = 0.5;
-    cfg->costs.idle_w[AHASD_DEV_PIM] = 0.125;
-    cfg->policy.kind = AHASD_POLICY_FIXED;
-    cfg->policy.k = k;
-    ahasd_profile_iid(&cfg->profile, alpha, &err);
-}
-
-/* A two-regime entropy profile: bucket 0 (low entropy, accepted 0.95) and
- * bucket 1 (high entropy, accepted 0.3), sticky transitions. */
-static void profile_regimes(ahasd_profile *p, double stay)
-{
-    memset(p, 0, sizeof *p);
-    p->buckets = 2;
-    p->h_max = 4.0;
-    p->q[0] = stay;
-    p->q[1] = 1.0 - stay;
-    p->q[AHASD_MAX_BUCKETS] = 1.0 - stay;
-    p->q[AHASD_MAX_BUCKETS + 1] = stay;
-    p->accept[0] = 0.95;
-    p->accept[1] = 0.3;
-    p->position_decay = 0.98;
-    p->pred_scale = 1.0;
+    fixture_config_explicit(cfg, sched, &costs, k, alpha);
 }
 
 /* Four buckets with graded acceptance (adaptive policies see entropy). */
@@ -76,92 +49,21 @@ static void profile_graded(ahasd_profile *p)
     p->pred_scale = 1.0;
 }
 
-static void dev_npu(ahasd_device *v)
-{
-    memset(v, 0, sizeof *v);
-    v->present = 1;
-    v->matrix_ops_per_s = 16e12;
-    v->vector_ops_per_s = 8.2e12;
-    v->compute_util = 0.8;
-    v->mem_bw_bytes_per_s = 51.2e9;
-    v->mem_bw_util = 0.9;
-    v->onchip_bytes = 8388608.0;
-    v->matrix_energy_per_op_j = 8.63e-14;
-    v->vector_energy_per_op_j = 2.35e-13;
-    v->mem_energy_per_byte_j = 3.6e-11;
-    v->onchip_energy_per_byte_j = 6e-13;
-    v->static_w = 0.3;
-    v->pass_overhead_s = 1e-6;
-    v->op_overhead_s = 2e-7;
-}
-
-static void dev_pim(ahasd_device *v)
-{
-    memset(v, 0, sizeof *v);
-    v->present = 1;
-    v->matrix_ops_per_s = 16 * 102.4e9;
-    v->compute_util = 1.0;
-    v->mem_bw_bytes_per_s = 256e9;
-    v->mem_bw_util = 0.9;
-    v->link_bw_bytes_per_s = 51.2e9;
-    v->link_bw_util = 0.9;
-    v->onchip_bytes = 524288.0;
-    v->matrix_energy_per_op_j = 5e-13;
-    v->mem_energy_per_byte_j = 4.4e-12;
-    v->link_energy_per_byte_j = 3.6e-11;
-    v->onchip_energy_per_byte_j = 2e-13;
-    v->static_w = 0.16;
-    v->pass_overhead_s = 1e-6;
-    v->op_overhead_s = 1e-7;
-    v->units = 16;
-    v->has_aau = 1;
-    v->aau_ops_per_s = 16 * 2.5e9;
-    v->aau_energy_per_op_j = 18.5e-3 / 2.5e9;
-    v->switch_s = 5e-7;
-    v->roundtrip_s = 1e-6;
-}
-
-static ahasd_model mk_llama2(int layers, int hidden, int ffn)
-{
-    ahasd_model m;
-
-    memset(&m, 0, sizeof m);
-    m.layers = layers;
-    m.hidden = hidden;
-    m.heads = hidden / 128;
-    m.kv_heads = m.heads;
-    m.ffn = ffn;
-    m.ffn_kind = AHASD_FFN_GATED;
-    m.act_kind = AHASD_ACT_SILU;
-    m.norm_kind = AHASD_NORM_RMSNORM;
-    m.vocab = 32000;
-    m.weight_bytes = 1.0;
-    m.kv_bytes = 1.0;
-    m.act_bytes = 1.0;
-    return m;
-}
-
-/* The AHASD platform (NPU + LPDDR5-PIM with AAU), a 1.1B-class draft and
- * LLaMA2-13B target, INT8. */
+/* The AHASD platform with a 1.1B-class draft (TinyLlama shape) and the
+ * LLaMA2-13B target, INT8; slower handoffs than the preset and the given
+ * contention. */
 static void cfg_hw(ahasd_config *cfg, int sched, double contention)
 {
     ahasd_error err;
 
     ahasd_config_default(cfg, &err);
     cfg->schedule = sched;
-    memset(&cfg->hw, 0, sizeof cfg->hw);
-    dev_npu(&cfg->hw.dev[AHASD_DEV_NPU]);
-    dev_pim(&cfg->hw.dev[AHASD_DEV_PIM]);
-    cfg->hw.memory_capacity_bytes = 68719476736.0;
-    cfg->hw.memory_static_w = 0.4;
+    fixture_hardware_ahasd(&cfg->hw, 1);
     cfg->hw.sync_s = 1e-5;
     cfg->hw.rollback_s = 2e-5;
     cfg->hw.contention = contention;
-    cfg->hw.draft_dev = AHASD_DEV_PIM;
-    cfg->hw.verify_dev = AHASD_DEV_NPU;
-    cfg->hw.nonlinear_host_dev = AHASD_DEV_NPU;
-    cfg->draft = mk_llama2(22, 2048, 5632);
-    cfg->target = mk_llama2(40, 5120, 13824);
+    cfg->draft = fixture_model_llama2(22, 2048, 5632);
+    cfg->target = fixture_model_llama2_13b();
 }
 
 static int sim(const ahasd_config *cfg, ahasd_workspace *ws, int n_runs, uint64_t seed,
@@ -454,7 +356,7 @@ static void test_grid(ahasd_workspace *ws)
                         cfg.tvc_predictor = tv ? AHASD_TVC_EXACT : AHASD_TVC_MOVING_AVERAGE;
                         cfg.gen_len = 700;
                         if (prof)
-                            profile_regimes(&cfg.profile, 0.9);
+                            fixture_profile_regimes(&cfg.profile, 0.9);
                         else
                             profile_graded(&cfg.profile);
                         if (sim(&cfg, ws, n_runs, 11 + si, NULL, 0, &r, NULL) != AHASD_OK) {
@@ -488,7 +390,7 @@ static void test_seed(ahasd_workspace *ws)
             continue;
         cfg_explicit(&cfg, s, 0.011, 0.083, 0.0021, 0.0063, 4, 0.8);
         cfg.policy.kind = AHASD_POLICY_BANDITSPEC;
-        profile_regimes(&cfg.profile, 0.9);
+        fixture_profile_regimes(&cfg.profile, 0.9);
         cfg.gen_len = 500;
         CHECK(sim(&cfg, ws, 3, 2385, NULL, 0, &a, NULL) == AHASD_OK);
         CHECK(sim(&cfg, ws, 3, 2385, NULL, 0, &b, NULL) == AHASD_OK);
@@ -550,7 +452,7 @@ static void test_equivalences(ahasd_workspace *ws)
         cfg.costs.rollback_s = 0.0011;
         cfg.costs.switch_s = 0.0005;
         cfg.l_max = 4;
-        profile_regimes(&cfg.profile, 0.8);
+        fixture_profile_regimes(&cfg.profile, 0.8);
         cfg.tvc_predictor = i ? AHASD_TVC_EXACT : AHASD_TVC_MOVING_AVERAGE;
         CHECK(sim(&cfg, ws, 3, 5, NULL, 0, &a, NULL) == AHASD_OK);
         cfg.schedule = AHASD_SCHED_AHASD;
@@ -604,7 +506,7 @@ static void test_edc_waste(ahasd_workspace *ws)
     cfg_explicit(&cfg, AHASD_SCHED_ASYNC, 0.011, 0.04, 0.001, 0.0063, 4, 0.8);
     cfg.costs.rollback_s = 0.0011;
     cfg.l_max = 4;
-    profile_regimes(&cfg.profile, 0.97);
+    fixture_profile_regimes(&cfg.profile, 0.97);
     CHECK(sim(&cfg, ws, n_runs, 9, NULL, 0, &a, NULL) == AHASD_OK);
     cfg.schedule = AHASD_SCHED_ASYNC_EDC;
     CHECK(sim(&cfg, ws, n_runs, 9, NULL, 0, &e, NULL) == AHASD_OK);
@@ -638,7 +540,7 @@ static void test_tvc_npu(ahasd_workspace *ws)
         cfg.costs.sync_s = 0.0004;
         cfg.l_max = 3;
         cfg.tvc_predictor = AHASD_TVC_EXACT;
-        profile_regimes(&cfg.profile, 0.9);
+        fixture_profile_regimes(&cfg.profile, 0.9);
         CHECK(sim(&cfg, ws, n_runs, 21, NULL, 0, &with, NULL) == AHASD_OK);
         CHECK(with.out[AHASD_OUT_PREVERIFY_FRAC] > 0.0);
         cfg.costs.preverify_token_s = 1e3;
@@ -754,7 +656,7 @@ static void test_hardware(ahasd_workspace *ws)
     /* ahasd on the platform: pre-verification happens, predictions of both
      * kinds run */
     cfg_hw(&cfg, AHASD_SCHED_AHASD, 0.1);
-    profile_regimes(&cfg.profile, 0.9);
+    fixture_profile_regimes(&cfg.profile, 0.9);
     cfg.l_max = 3;
     CHECK(sim(&cfg, ws, n_runs, 4, NULL, 0, &a, NULL) == AHASD_OK);
     check_identities(&cfg, &a);
@@ -777,7 +679,7 @@ static void test_trace_and_errors(ahasd_workspace *ws)
     plat_t p;
 
     cfg_explicit(&cfg, AHASD_SCHED_AHASD, 0.011, 0.083, 0.0021, 0.0063, 4, 0.8);
-    profile_regimes(&cfg.profile, 0.9);
+    fixture_profile_regimes(&cfg.profile, 0.9);
     cfg.gen_len = 300;
     /* a small buffer truncates silently; trace_needed says how many */
     CHECK(sim(&cfg, ws, 2, 1, tr, 16, &r, &needed) == AHASD_OK);

@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "check.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixtures                                                            */
@@ -32,120 +33,24 @@ static void pol_tree(ahasd_policy *p, int depth, const int *branch, double prune
     p->tree_prune = prune;
 }
 
-/* Two entropy regimes (as test_sim.c): sticky, accepted 0.95 and 0.3. */
-static void profile_regimes(ahasd_profile *p, double stay)
-{
-    memset(p, 0, sizeof *p);
-    p->buckets = 2;
-    p->h_max = 4.0;
-    p->q[0] = stay;
-    p->q[1] = 1.0 - stay;
-    p->q[AHASD_MAX_BUCKETS] = 1.0 - stay;
-    p->q[AHASD_MAX_BUCKETS + 1] = stay;
-    p->accept[0] = 0.95;
-    p->accept[1] = 0.3;
-    p->position_decay = 0.98;
-    p->pred_scale = 1.0;
-}
-
+/* Explicit task costs, fixed k = 4 (until a test sets its tree), alpha 0.8. */
 static void cfg_explicit(ahasd_config *cfg, int sched)
 {
-    ahasd_error err;
+    static const ahasd_explicit_costs costs = {
+        .draft_token_s = 0.0137, .verify_base_s = 0.1, .verify_per_token_s = 0.0021,
+        .preverify_token_s = 0.02, .draft_token_j = 0.01, .verify_base_j = 0.2385,
+        .verify_per_token_j = 0.003, .preverify_token_j = 0.01, .sync_s = 0.002,
+        .rollback_s = 0.004, .idle_w = {[AHASD_DEV_NPU] = 0.5, [AHASD_DEV_PIM] = 0.125}};
 
-    ahasd_config_default(cfg, &err);
-    cfg->schedule = sched;
-    cfg->use_explicit_costs = 1;
-    cfg->costs.draft_token_s = 0.0137;
-    cfg->costs.verify_base_s = 0.1;
-    cfg->costs.verify_per_token_s = 0.0021;
-    cfg->costs.preverify_token_s = 0.02;
-    cfg->costs.draft_token_j = 0.01;
-    cfg->costs.verify_base_j = 0.2385;
-    cfg->costs.verify_per_token_j = 0.003;
-    cfg->costs.preverify_token_j = 0.01;
-    cfg->costs.rollback_s = 0.004;
-    cfg->costs.sync_s = 0.002;
-    cfg->costs.idle_w[AHASD_DEV_NPU] = 0.5;
-    cfg->costs.idle_w[AHASD_DEV_PIM] = 0.125;
-    ahasd_profile_iid(&cfg->profile, 0.8, &err);
+    fixture_config_explicit(cfg, sched, &costs, 4, 0.8);
 }
 
-static ahasd_model mk_llama2(int b13)
-{
-    ahasd_model m;
-
-    memset(&m, 0, sizeof m);
-    m.layers = b13 ? 40 : 32;
-    m.hidden = b13 ? 5120 : 4096;
-    m.heads = b13 ? 40 : 32;
-    m.kv_heads = m.heads;
-    m.ffn = b13 ? 13824 : 11008;
-    m.ffn_kind = AHASD_FFN_GATED;
-    m.act_kind = AHASD_ACT_SILU;
-    m.norm_kind = AHASD_NORM_RMSNORM;
-    m.vocab = 32000;
-    m.weight_bytes = 1.0;
-    m.kv_bytes = 1.0;
-    m.act_bytes = 1.0;
-    return m;
-}
-
-/* The AHASD platform (as data/hardware/ahasd-npu-pim), LLaMA2-7B drafting
- * for LLaMA2-13B. */
+/* The AHASD platform with contention off, LLaMA2-7B drafting for
+ * LLaMA2-13B. */
 static void cfg_hw(ahasd_config *cfg, int sched)
 {
-    ahasd_error err;
-    ahasd_device *n, *p;
-
-    ahasd_config_default(cfg, &err);
-    cfg->schedule = sched;
-    n = &cfg->hw.dev[AHASD_DEV_NPU];
-    p = &cfg->hw.dev[AHASD_DEV_PIM];
-    n->present = 1;
-    n->matrix_ops_per_s = 16e12;
-    n->vector_ops_per_s = 8.2e12;
-    n->compute_util = 0.8;
-    n->mem_bw_bytes_per_s = 51.2e9;
-    n->mem_bw_util = 0.9;
-    n->onchip_bytes = 8388608.0;
-    n->matrix_energy_per_op_j = 8.63e-14;
-    n->vector_energy_per_op_j = 2.35e-13;
-    n->mem_energy_per_byte_j = 3.6e-11;
-    n->onchip_energy_per_byte_j = 6e-13;
-    n->static_w = 0.3;
-    n->pass_overhead_s = 1e-6;
-    n->op_overhead_s = 2e-7;
-    p->present = 1;
-    p->matrix_ops_per_s = 16 * 102.4e9;
-    p->compute_util = 1.0;
-    p->mem_bw_bytes_per_s = 256e9;
-    p->mem_bw_util = 0.9;
-    p->link_bw_bytes_per_s = 51.2e9;
-    p->link_bw_util = 0.9;
-    p->onchip_bytes = 524288.0;
-    p->matrix_energy_per_op_j = 5e-13;
-    p->mem_energy_per_byte_j = 4.4e-12;
-    p->link_energy_per_byte_j = 3.6e-11;
-    p->onchip_energy_per_byte_j = 2e-13;
-    p->static_w = 0.16;
-    p->pass_overhead_s = 1e-6;
-    p->op_overhead_s = 1e-7;
-    p->units = 16;
-    p->has_aau = 1;
-    p->aau_ops_per_s = 16 * 2.5e9;
-    p->aau_energy_per_op_j = 18.5e-3 / 2.5e9;
-    p->switch_s = 5e-7;
-    p->roundtrip_s = 1e-6;
-    cfg->hw.memory_capacity_bytes = 68719476736.0;
-    cfg->hw.memory_static_w = 0.4;
-    cfg->hw.sync_s = 1e-6;
-    cfg->hw.rollback_s = 1e-6;
-    cfg->hw.draft_dev = AHASD_DEV_PIM;
-    cfg->hw.verify_dev = AHASD_DEV_NPU;
-    cfg->hw.nonlinear_host_dev = AHASD_DEV_NPU;
-    cfg->draft = mk_llama2(0);
-    cfg->target = mk_llama2(1);
-    ahasd_profile_iid(&cfg->profile, 0.75, &err);
+    fixture_config_ahasd(cfg, sched);
+    cfg->hw.contention = 0.0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -270,7 +175,7 @@ static void test_identity(void)
     size_t i;
 
     ahasd_profile_iid(&iid, 0.7, &err);
-    profile_regimes(&reg, 0.8);
+    fixture_profile_regimes(&reg, 0.8);
     for (i = 0; i < sizeof prunes / sizeof prunes[0]; i++) {
         check_tree(&iid, 4, b1, prunes[i]);
         check_tree(&reg, 6, b2, prunes[i]);
@@ -315,7 +220,7 @@ static void test_chain_reduces(void)
     int i, j, di, D;
 
     ahasd_profile_iid(&prof[0], 0.77, &err);
-    profile_regimes(&prof[1], 0.85);
+    fixture_profile_regimes(&prof[1], 0.85);
     for (i = 0; i < 2; i++)
         for (di = 0; di < 4; di++) {
             D = depths[di];
@@ -374,7 +279,7 @@ static void test_schedule_chain_equal(void)
                 else
                     cfg_explicit(&ct, scheds[s]);
                 if (pr)
-                    profile_regimes(&ct.profile, 0.9);
+                    fixture_profile_regimes(&ct.profile, 0.9);
                 cf = ct;
                 pol_tree(&ct.policy, D, ones, 0.0);
                 cf.policy.kind = AHASD_POLICY_FIXED;
@@ -400,7 +305,7 @@ static void test_sampler(void)
     int j, A;
     double mean = 0.0, m2 = 0.0, se, ph;
 
-    profile_regimes(&reg, 0.8);
+    fixture_profile_regimes(&reg, 0.8);
     pol_tree(&p, 4, b, 0.3);
     CHECK(tree_build(&reg, &p, &t, &err) == AHASD_OK);
     memset(cnt, 0, sizeof cnt);
@@ -465,7 +370,7 @@ static void test_sim_matches(void)
                 cfg_explicit(&cfg, scheds[s]);
             cfg.gen_len = 512;
             cfg.segments = 8;
-            profile_regimes(&cfg.profile, 0.8);
+            fixture_profile_regimes(&cfg.profile, 0.8);
             pol_tree(&cfg.policy, 4, b, 0.25);
             CHECK(ahasd_estimate(&cfg, ws, &ra, &err) == AHASD_OK);
             memset(&opt, 0, sizeof opt);

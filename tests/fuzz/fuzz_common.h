@@ -142,6 +142,30 @@ static void fz_config(ahasd_config *cfg)
     cfg->costs.idle_w[AHASD_DEV_PIM] = 0.2;
 }
 
+/* fz_config, then the top-level choices from three bytes: the schedule, the
+ * policy kind and whether explicit task costs replace the hardware model. */
+static void fz_config_choose(ahasd_config *cfg, fz_bytes *b)
+{
+    fz_config(cfg);
+    cfg->schedule = fz_u8(b) % AHASD_N_SCHEDULES;
+    cfg->policy.kind = fz_u8(b) % AHASD_N_POLICIES;
+    cfg->use_explicit_costs = fz_u8(b) & 1;
+}
+
+/* The harness's long-lived workspace: allocated on the first call (GSL's
+ * aborting error handler switched off first), then the same one, never
+ * freed (caches and scratch carry over from input to input). */
+static ahasd_workspace *fz_workspace(void)
+{
+    static ahasd_workspace *ws;
+
+    if (ws == NULL) {
+        ahasd_gsl_handler_off();
+        ws = ahasd_workspace_alloc();
+    }
+    return ws;
+}
+
 /* AHASD_FUZZ_VERBOSE=1 in the environment prints what an input does (to
  * turn a crashing input into a reproducer a person can read). */
 static int fz_verbose(void)

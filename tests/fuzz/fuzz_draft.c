@@ -4,7 +4,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static ahasd_workspace *ws;
+    ahasd_workspace *ws = fz_workspace();
     fz_bytes b = {data, size};
     ahasd_config cfg;
     ahasd_draft_summary sum, sum2;
@@ -13,10 +13,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc, rc2, start, i, j, B, ks[64], as[64];
     size_t n;
 
-    if (ws == NULL) {
-        ahasd_gsl_handler_off();
-        ws = ahasd_workspace_alloc();
-    }
     fz_config(&cfg);
     cfg.policy.kind = fz_u8(&b) % (AHASD_N_POLICIES + 1);
     B = 1 + fz_u8(&b) % AHASD_MAX_BUCKETS;

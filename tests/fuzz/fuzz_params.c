@@ -7,26 +7,38 @@
 
 #include "fuzz_common.h"
 
+/* A parameter id of the registry, or one past either end (-1 or the count). */
+static int fz_param_id(fz_bytes *b)
+{
+    return (int)(fz_u32(b) % (unsigned)(ahasd_param_count() + 2)) - 1;
+}
+
+/* An output id, or one past either end (-1 or AHASD_N_OUT). */
+static int fz_out_id(fz_bytes *b)
+{
+    return (int)(fz_u8(b) % (AHASD_N_OUT + 2)) - 1;
+}
+
 static void fz_optimize(const ahasd_config *cfg, fz_bytes *b, ahasd_workspace *ws)
 {
-    int ids[3], cons[2], rc, n = ahasd_param_count();
+    int ids[3], cons[2], rc;
     double lo[3], hi[3], clo[2], chi[2], x[3];
     size_t i, np = fz_u8(b) % 4, nc = fz_u8(b) % 3;
     ahasd_opt_summary sum;
     ahasd_error err;
 
     for (i = 0; i < 3; i++) {
-        ids[i] = (int)(fz_u32(b) % (unsigned)(n + 2)) - 1;
+        ids[i] = fz_param_id(b);
         lo[i] = fz_value(b);
         hi[i] = fz_value(b);
     }
     for (i = 0; i < 2; i++) {
-        cons[i] = (int)(fz_u8(b) % (AHASD_N_OUT + 2)) - 1;
+        cons[i] = fz_out_id(b);
         clo[i] = fz_value(b);
         chi[i] = fz_value(b);
     }
     memset(&err, 0, sizeof err);
-    rc = ahasd_optimize(cfg, np, ids, lo, hi, (int)(fz_u8(b) % (AHASD_N_OUT + 2)) - 1,
+    rc = ahasd_optimize(cfg, np, ids, lo, hi, fz_out_id(b),
                         (int)(fz_u8(b) % 3), nc, cons, clo, chi, 1 + fz_u8(b) % 12, x, &sum,
                         ws, &err);
     fz_check_status(rc, &err);
@@ -42,7 +54,7 @@ static void fz_optimize(const ahasd_config *cfg, fz_bytes *b, ahasd_workspace *w
 static void fz_calibrate(const ahasd_config *cfg, fz_bytes *b, ahasd_workspace *ws)
 {
     ahasd_config cfgs[3];
-    int ids[2], outs[3], rc, n = ahasd_param_count();
+    int ids[2], outs[3], rc;
     double obs[3], x[2], lo[2], hi[2], se[2];
     size_t i, nobs = fz_u8(b) % 4, np = fz_u8(b) % 3;
     ahasd_fit_summary sum;
@@ -52,11 +64,11 @@ static void fz_calibrate(const ahasd_config *cfg, fz_bytes *b, ahasd_workspace *
         cfgs[i] = *cfg;
         cfgs[i].gen_len = 32;
         cfgs[i].schedule = fz_u8(b) % AHASD_N_SCHEDULES;
-        outs[i] = (int)(fz_u8(b) % (AHASD_N_OUT + 2)) - 1;
+        outs[i] = fz_out_id(b);
         obs[i] = fz_value(b);
     }
     for (i = 0; i < 2; i++) {
-        ids[i] = (int)(fz_u32(b) % (unsigned)(n + 2)) - 1;
+        ids[i] = fz_param_id(b);
         x[i] = fz_value(b);
         lo[i] = fz_value(b);
         hi[i] = fz_value(b);
@@ -71,7 +83,7 @@ static void fz_calibrate(const ahasd_config *cfg, fz_bytes *b, ahasd_workspace *
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static ahasd_workspace *ws;
+    ahasd_workspace *ws = fz_workspace();
     fz_bytes b = {data, size};
     ahasd_config cfg, before;
     ahasd_error err;
@@ -80,10 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int id, rc, ids[3], status[4], outs[3], n = ahasd_param_count();
     double v, w, vals[12], out[12];
 
-    if (ws == NULL) {
-        ahasd_gsl_handler_off();
-        ws = ahasd_workspace_alloc();
-    }
     fz_config(&cfg);
     len = fz_u8(&b) % (sizeof name);
     for (i = 0; i < len; i++)
@@ -97,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* set then get: a refused value leaves the config unchanged; an accepted
      * one reads back (alpha: as the i.i.d. acceptance) */
-    id = (int)(fz_u32(&b) % (unsigned)(n + 2)) - 1;
+    id = fz_param_id(&b);
     v = fz_value(&b);
     before = cfg;
     memset(&err, 0, sizeof err);

@@ -6,7 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static ahasd_workspace *ws;
+    ahasd_workspace *ws = fz_workspace();
     fz_bytes b = {data, size};
     ahasd_config cfg;
     ahasd_result res, res2;
@@ -16,14 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ahasd_workspace *fresh;
     int rc, rc2;
 
-    if (ws == NULL) {
-        ahasd_gsl_handler_off();
-        ws = ahasd_workspace_alloc();
-    }
-    fz_config(&cfg);
-    cfg.schedule = fz_u8(&b) % AHASD_N_SCHEDULES;
-    cfg.policy.kind = fz_u8(&b) % AHASD_N_POLICIES;
-    cfg.use_explicit_costs = fz_u8(&b) & 1;
+    fz_config_choose(&cfg, &b);
     cfg.gen_len = 48;
     fz_edit(&cfg, &b, 8);
     if (cfg.gen_len > 96 || cfg.gen_len < -96)
