@@ -115,26 +115,32 @@ typedef struct {
     double switches, rollbacks;
     double dmass[CH_MAXD];        /* decisions by depth D (main path: they update)  */
     double dtail[CH_MAXD];        /* decisions whose batch is flushed or discarded */
-    double tailmass[CH_G];        /* flushes by the PIM's lead at the flush, on the
-                                     grid; each is worth the tail value there     */
+    double tailmass[CH_RMAX][CH_G]; /* flushes by the class of the PIM's next batch
+                                     and its lead at the flush, on the grid; each
+                                     is worth the tail value there                */
 } ch_count;
 
 /* Work of a flush tail (all of it discarded). */
 typedef struct {
+    /* async */
     double drafted;               /* draft tokens completed                       */
     double busy_tokens;           /* PIM drafting time, in draft-token units      */
     double batches, batch_tokens; /* completed batches and their tokens           */
+    /* + EDC */
     double decisions, stops;
+    double ddec[CH_MAXD];         /* decisions by depth (their batches are flushed) */
+    /* + TVC */
     double switches, rollbacks;
     double preverify_s;
-    double ddec[CH_MAXD];         /* decisions by depth (their batches are flushed) */
-    double pv[CH_KM];             /* pre-verifications of m tokens (last: tail_add
-                                     stops at the largest chunk, PM)              */
+    double pv[CH_KM];             /* pre-verifications of m tokens                */
 } ch_tail;
+/* The fields a schedule uses come first: tail_add works on the first
+ * tail_n doubles (ch_tail_len). */
 
 typedef struct {
     int sched, L, KM, mmax, G, edc, tvc;
     int PM;                       /* max(KM, mmax): largest pre-verification chunk */
+    int tail_n;                   /* doubles of ch_tail the schedule uses          */
     double td, sync, rb, sw;
     double ybar, ymax;
     double V[CH_KM];              /* NPU verification time of k drafts            */
@@ -161,9 +167,10 @@ typedef struct {
     int kq;                       /* mean draft length, rounded (queued batches)  */
     /* The flush tail: expected (wasted) work of the PIM between the start of
      * a batch tau seconds before a flush and the flush, with t undecided
-     * batches already drafted after the doomed one: tail[t][i] at grid
-     * point i of tau (the same grid as beta).                              */
-    ch_tail tail[CH_MAXD][CH_G];
+     * batches already drafted after the doomed one and the batch in regime
+     * class c: tail[c][t][i] at grid point i of tau (the same grid as
+     * beta).                                                               */
+    ch_tail tail[CH_RMAX][CH_MAXD][CH_G];
 } ch_ctx;
 
 /* Marks per regime class (and the mixture slot R), hardware independent. */
@@ -733,13 +740,26 @@ static int tvc_chunks(const ch_ctx *cx, double R, int k, int *M, int *mm, double
     return nch;
 }
 
-/* dst += w src over the fields up to pv[pm] (pv beyond the largest chunk
- * pm stays 0). */
-static void tail_add(ch_tail *dst, const ch_tail *src, double w, int pm)
+/* The number of leading ch_tail fields a schedule's tail uses: the
+ * drafting counts (async), the decisions (EDC), and the pre-verification
+ * up to chunks of pm tokens (TVC). */
+static int ch_tail_len(int edc, int tvc, int pm)
+{
+    size_t n = offsetof(ch_tail, decisions);
+
+    if (tvc)
+        n = offsetof(ch_tail, pv) + ((size_t)pm + 1) * sizeof(double);
+    else if (edc)
+        n = offsetof(ch_tail, switches);
+    return (int)(n / sizeof(double));
+}
+
+/* dst += w src over the first n doubles (the rest stays 0). */
+static void tail_add(ch_tail *dst, const ch_tail *src, double w, int n)
 {
     const double *s = (const double *)src;
     double *d = (double *)dst;
-    size_t i, n = offsetof(ch_tail, pv) / sizeof(double) + (size_t)pm + 1;
+    int i;
 
     for (i = 0; i < n; i++)
         d[i] += w * s[i];
@@ -773,32 +793,78 @@ static void grid_locate(const ch_ctx *cx, double x, int *i, double *fr)
     *fr = (x - cx->gx[lo]) / (cx->gx[lo + 1] - cx->gx[lo]);
 }
 
-/* Accumulate w x V[t](tau) into acc, interpolating on the grid.  Points at
- * or beyond the flush (tau >= 0) are worth nothing.  If part of the weight
- * falls on the cell being computed (i_self, t_self), that weight is
- * returned instead of used. */
-static double tail_interp(const ch_ctx *cx, int t, double tau, double w, ch_tail *acc,
-                          int i_self, int t_self)
+/* Accumulate w x sum_c law[c] V[c][t](tau) into acc, interpolating on the
+ * grid (law: the next batch's regime class, R entries).  Points at or
+ * beyond the flush (tau >= 0) are worth nothing.  Weight that falls on the
+ * cell being computed (grid point i_self of row t_self, any class) is not
+ * added: it goes to self[c] (the caller solves for those cells). */
+static void tail_interp(const ch_ctx *cx, int t, double tau, double w, const double *law,
+                        ch_tail *acc, int i_self, int t_self, double *self)
 {
-    double u, fr, self = 0.0;
-    int i0;
+    double fr, wc;
+    int i0, c;
 
     if (!(tau < 0.0) || cx->G == 1 || !(w > 0.0))
-        return 0.0;
+        return;
     grid_locate(cx, tau, &i0, &fr);
-    (void)u;
-    if (i0 == i_self && t == t_self)
-        self += w * (1.0 - fr);
-    else
-        tail_add(acc, &cx->tail[t][i0], w * (1.0 - fr), cx->PM);
-    tail_add(acc, &cx->tail[t][i0 + 1], w * fr, cx->PM);
-    return self;
+    for (c = 0; c < cx->R; c++) {
+        wc = w * law[c];
+        if (!(wc > 0.0))
+            continue;
+        if (i0 == i_self && t == t_self)
+            self[c] += wc * (1.0 - fr);
+        else
+            tail_add(acc, &cx->tail[c][t][i0], wc * (1.0 - fr), cx->tail_n);
+        tail_add(acc, &cx->tail[c][t][i0 + 1], wc * fr, cx->tail_n);
+    }
+}
+
+/* Solve V[c] = acc[c] + sum_c2 S[c][c2] V[c2] (c, c2 < R) for the tail
+ * values of one cell, V = (I - S)^{-1} acc by Gauss-Jordan elimination on
+ * the R x R system (R <= CH_RMAX; I - S is diagonally dominant when the
+ * self weights are probabilities of staying put, sum_c2 S[c][c2] < 1); a
+ * (numerically) singular system keeps acc. */
+static void tail_solve(ch_ctx *cx, double S[CH_RMAX][CH_RMAX], ch_tail *acc, int t, int i)
+{
+    double M[CH_RMAX][CH_RMAX], f;
+    double *row[CH_RMAX];
+    int R = cx->R, c, c2, r, j, n = cx->tail_n;
+
+    for (c = 0; c < R; c++) {
+        for (c2 = 0; c2 < R; c2++)
+            M[c][c2] = (c == c2 ? 1.0 : 0.0) - S[c][c2];
+        row[c] = (double *)(void *)&acc[c];
+    }
+    for (c = 0; c < R; c++) {
+        if (!(fabs(M[c][c]) > 1e-12))
+            goto store;
+        for (r = 0; r < R; r++) {
+            if (r == c || M[r][c] == 0.0)
+                continue;
+            f = M[r][c] / M[c][c];
+            for (c2 = 0; c2 < R; c2++)
+                M[r][c2] -= f * M[c][c2];
+            for (j = 0; j < n; j++)
+                row[r][j] -= f * row[c][j];
+        }
+    }
+    for (c = 0; c < R; c++) {
+        f = 1.0 / M[c][c];
+        for (j = 0; j < n; j++)
+            row[c][j] *= f;
+    }
+store:
+    for (c = 0; c < R; c++) {
+        memset(&cx->tail[c][t][i], 0, sizeof(ch_tail));
+        tail_add(&cx->tail[c][t][i], &acc[c], 1.0, cx->tail_n);
+    }
 }
 
 /* The flush tail by backward recursion on the grid.  A tail state is a
  * batch start tau < 0 seconds before the flush with t undecided batches
- * already drafted after the doomed one.  The PIM drafts a batch (marks of
- * the "after acceptance" class); if the flush comes first the completed
+ * already drafted after the doomed one, in regime class c (one value
+ * function per class).  The PIM drafts a batch with the marks of its
+ * class; if the flush comes first the completed
  * tokens and the partial token's time are wasted and the tail ends.
  * Otherwise it decides as on the main path, with D and the oldest pending
  * completion R from npu_state measured against the flush: continue (start
@@ -808,114 +874,121 @@ static double tail_interp(const ch_ctx *cx, int t, double tau, double w, ch_tail
  * PIM forward in time, so values come from grid points at larger tau. */
 static void tail_build(ch_ctx *cx)
 {
-    /* The first batch after a doomed one starts after the doomed batch's
-     * last drafted token, which under adaptive policies is typically the
-     * high-entropy token that ended it: its marks are the mixture of the
-     * regime classes after a rejection (slot TC = R). */
-    const int TC = cx->tmix;
-    int i, t, k, b, D, n, nch, c, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2;
-    double tau, a, R, wblock, self, pk, pb, T[CH_KM], w;
-    ch_tail acc;
+    /* The batch's regime class c is part of the tail state: in persistent
+     * regimes the batches after a doomed one stay in its regime (short
+     * batches where entropy is high, long ones where it is low), and how
+     * many of them fit before the flush depends on it.  The next batch
+     * starts after this one's last token (class law xf[c][k], the proxy the
+     * marks use for it) or, after a rejection found by pre-verification,
+     * after the rejected token (xr[c][k]). */
+    int i, t, k, b, D, n, nch, c, cl, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2;
+    double tau, a, R, wblock, pk, pb, T[CH_KM], w, S[CH_RMAX][CH_RMAX];
+    ch_tail acc[CH_RMAX];
 
     if (cx->G == 1 || tmax < 0)
         return;
     /* only rows t <= tmax are used; at and above tau = 0 (the flush) the
      * tail is empty */
-    for (t = 0; t <= tmax; t++)
-        for (i = cx->i0; i < cx->G; i++)
-            memset(&cx->tail[t][i], 0, sizeof(ch_tail));
+    for (cl = 0; cl < cx->R; cl++)
+        for (t = 0; t <= tmax; t++)
+            for (i = cx->i0; i < cx->G; i++)
+                memset(&cx->tail[cl][t][i], 0, sizeof(ch_tail));
     for (i = cx->i0 - 1; i >= 0; i--) {
         tau = cx->gx[i];
         for (t = tmax; t >= 0; t--) {
-            memset(&acc, 0, sizeof acc);
-            self = 0.0;
-            for (k = 1; k <= cx->KM; k++) {
-                if (!(cx->pk[TC][k] > 0.0))
-                    continue;
-                a = tau + k * cx->td;
-                /* D for the decision: the pending batches up to the doomed
-                 * one (at least it), the t undecided tail batches, this one */
-                n = ch_queue_depth(a, cx->ybar, L - 1 - t);
-                D = n + t + 1;
-                R = -a - (n - 1) * cx->ybar;
-                pk = 0.0;
-                for (b = 0; b < 2; b++)
-                    pk += cx->pf[TC][D < 1 ? 1 : D][b][k] + cx->pn[TC][D < 1 ? 1 : D][b][k][k];
-                if (!(pk > 0.0))
-                    continue;
-                if (a >= 0.0) {
-                    /* the flush interrupts this batch */
-                    acc.drafted += pk * floor(-tau / cx->td);
-                    acc.busy_tokens += pk * (-tau / cx->td);
-                    continue;
-                }
-                if (R < 0.0)
-                    R = 0.0;
-                acc.drafted += pk * k;
-                acc.busy_tokens += pk * k;
-                acc.batches += pk;
-                acc.batch_tokens += pk * k;
-                wblock = D >= L ? R : 0.0;
-                if (cx->edc) {
-                    acc.decisions += pk;
-                    acc.stops += cx->pf[TC][D][1][k] + cx->pn[TC][D][1][k][k];
-                    acc.ddec[D] += pk;
-                }
-                for (b = 0; b < 2; b++) {
-                    pb = cx->pf[TC][D][b][k] + cx->pn[TC][D][b][k][k];
-                    if (!(pb > 0.0))
+            memset(acc, 0, sizeof acc);
+            memset(S, 0, sizeof S);
+            for (cl = 0; cl < cx->R; cl++) {
+                ch_tail *ac = &acc[cl];
+                double *self = S[cl];
+                for (k = 1; k <= cx->KM; k++) {
+                    if (!(cx->pk[cl][k] > 0.0))
                         continue;
-                    if (b == 0 || !cx->edc) {
-                        self += tail_interp(cx, t + 1, a + wblock, pb, &acc, i, t);
+                    a = tau + k * cx->td;
+                    /* D for the decision: the pending batches up to the
+                     * doomed one (at least it), the t undecided tail
+                     * batches, this one */
+                    n = ch_queue_depth(a, cx->ybar, L - 1 - t);
+                    D = n + t + 1;
+                    R = -a - (n - 1) * cx->ybar;
+                    pk = 0.0;
+                    for (b = 0; b < 2; b++)
+                        pk += cx->pf[cl][D < 1 ? 1 : D][b][k] +
+                              cx->pn[cl][D < 1 ? 1 : D][b][k][k];
+                    if (!(pk > 0.0))
+                        continue;
+                    if (a >= 0.0) {
+                        /* the flush interrupts this batch */
+                        ac->drafted += pk * floor(-tau / cx->td);
+                        ac->busy_tokens += pk * (-tau / cx->td);
                         continue;
                     }
-                    if (!cx->tvc) {
-                        self += tail_interp(cx, t + 1, a + (R > wblock ? R : wblock), pb, &acc, i, t);
-                        continue;
+                    if (R < 0.0)
+                        R = 0.0;
+                    ac->drafted += pk * k;
+                    ac->busy_tokens += pk * k;
+                    ac->batches += pk;
+                    ac->batch_tokens += pk * k;
+                    wblock = D >= L ? R : 0.0;
+                    if (cx->edc) {
+                        ac->decisions += pk;
+                        ac->stops += cx->pf[cl][D][1][k] + cx->pn[cl][D][1][k][k];
+                        ac->ddec[D] += pk;
                     }
-                    nch = tvc_chunks(cx, R, k, M, mm, T);
-                    if (nch == 0) {
-                        self += tail_interp(cx, t + 1, a + wblock, pb, &acc, i, t);
-                        continue;
-                    }
-                    /* Work the flush interrupts is charged only up to the
-                     * flush (-a ahead): a share cut = min(1, -a / length)
-                     * of each pre-verification, switch and rollback. */
-                    for (c = 0; c < nch; c++) {
-                        int lo = c == 0 ? 0 : M[c - 1], c2;
-                        double pc = cx->pn[TC][D][b][k][M[c]] - cx->pn[TC][D][b][k][lo];
-                        double len = T[c] + cx->sw + cx->rb, cut = len > -a ? -a / len : 1.0;
-                        if (!(pc > 0.0))
+                    for (b = 0; b < 2; b++) {
+                        pb = cx->pf[cl][D][b][k] + cx->pn[cl][D][b][k][k];
+                        if (!(pb > 0.0))
                             continue;
-                        for (c2 = 0; c2 <= c; c2++)
-                            acc.pv[mm[c2]] += pc * cut;
-                        acc.switches += 2.0 * pc * cut;
-                        acc.rollbacks += pc * cut;
-                        acc.preverify_s += pc * cut * (T[c] + cx->sw);
-                        /* decided: the PIM rolls back and drafts again */
-                        self += tail_interp(cx, t, a + len, pc, &acc, i, t);
-                    }
-                    w = pb - (cx->pn[TC][D][b][k][M[nch - 1]]);
-                    if (w > 0.0) {
-                        double len = T[nch - 1] + cx->sw, cut = len > -a ? -a / len : 1.0;
-                        for (c = 0; c < nch; c++)
-                            acc.pv[mm[c]] += w * cut;
-                        acc.switches += 2.0 * w * cut;
-                        acc.preverify_s += w * cut * (T[nch - 1] + cx->sw);
-                        {
+                        if (b == 0 || !cx->edc) {
+                            tail_interp(cx, t + 1, a + wblock, pb, cx->xf[cl][k], ac, i, t, self);
+                            continue;
+                        }
+                        if (!cx->tvc) {
+                            tail_interp(cx, t + 1, a + (R > wblock ? R : wblock), pb,
+                                        cx->xf[cl][k], ac, i, t, self);
+                            continue;
+                        }
+                        nch = tvc_chunks(cx, R, k, M, mm, T);
+                        if (nch == 0) {
+                            tail_interp(cx, t + 1, a + wblock, pb, cx->xf[cl][k], ac, i, t, self);
+                            continue;
+                        }
+                        /* Work the flush interrupts is charged only up to
+                         * the flush (-a ahead): a share cut = min(1, -a /
+                         * length) of each pre-verification, switch and
+                         * rollback. */
+                        for (c = 0; c < nch; c++) {
+                            int lo = c == 0 ? 0 : M[c - 1], c2;
+                            double pc = cx->pn[cl][D][b][k][M[c]] - cx->pn[cl][D][b][k][lo];
+                            double len = T[c] + cx->sw + cx->rb, cut = len > -a ? -a / len : 1.0;
+                            if (!(pc > 0.0))
+                                continue;
+                            for (c2 = 0; c2 <= c; c2++)
+                                ac->pv[mm[c2]] += pc * cut;
+                            ac->switches += 2.0 * pc * cut;
+                            ac->rollbacks += pc * cut;
+                            ac->preverify_s += pc * cut * (T[c] + cx->sw);
+                            /* decided: the PIM rolls back and drafts again */
+                            tail_interp(cx, t, a + len, pc, cx->xr[cl][k], ac, i, t, self);
+                        }
+                        w = pb - (cx->pn[cl][D][b][k][M[nch - 1]]);
+                        if (w > 0.0) {
+                            double len = T[nch - 1] + cx->sw, cut = len > -a ? -a / len : 1.0;
                             double tend = T[nch - 1] + cx->sw;
                             int decided = M[nch - 1] >= k;
-                            self += tail_interp(cx, decided ? t : t + 1,
-                                                a + (decided || tend > wblock ? tend : wblock), w,
-                                                &acc, i, t);
+                            for (c = 0; c < nch; c++)
+                                ac->pv[mm[c]] += w * cut;
+                            ac->switches += 2.0 * w * cut;
+                            ac->preverify_s += w * cut * (T[nch - 1] + cx->sw);
+                            tail_interp(cx, decided ? t : t + 1,
+                                        a + (decided || tend > wblock ? tend : wblock), w,
+                                        cx->xf[cl][k], ac, i, t, self);
                         }
                     }
                 }
             }
-            /* V = acc + self V  =>  V = acc / (1 - self) */
-            memset(&cx->tail[t][i], 0, sizeof(ch_tail));
-            tail_add(&cx->tail[t][i], &acc, self < 1.0 - 1e-12 ? 1.0 / (1.0 - self) : 1.0,
-                     cx->PM);
+            /* V[c] = acc[c] + sum_c2 S[c][c2] V[c2] */
+            tail_solve(cx, S, acc, t, i);
         }
     }
 }
@@ -989,10 +1062,13 @@ static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, int cl
          * wasted: the tail value at tau = S_{J+1} - C_J = beta */
         if (beta < 0.0 && cx->G > 1) {
             double fr;
-            int i0;
+            int i0, c;
             grid_locate(cx, beta, &i0, &fr);
-            it->tailmass[i0] += mn * (1.0 - fr);
-            it->tailmass[i0 + 1] += mn * fr;
+            /* that batch starts after this one's last token */
+            for (c = 0; c < cx->R; c++) {
+                it->tailmass[c][i0] += mn * cx->xf[cls][k][c] * (1.0 - fr);
+                it->tailmass[c][i0 + 1] += mn * cx->xf[cls][k][c] * fr;
+            }
         }
     }
 }
@@ -1432,10 +1508,10 @@ static int chain_cycle(const ch_ctx *cx, double *v, double *dwork, ch_count *tot
     *resid = 0.0;
     if ((ret = chain_direct(cx, v, dwork, tot, resid, err)))
         goto out;
-    /* the flush tails: mass at each lead times the tail value there */
-    for (i = 0; i < cx->G; i++) {
-        const ch_tail *tl = &cx->tail[0][i];
-        double w = tot->tailmass[i];
+    /* the flush tails: mass at each (class, lead) times the tail value there */
+    for (i = 0; i < cx->R * cx->G; i++) {
+        const ch_tail *tl = &cx->tail[i / cx->G][0][i % cx->G];
+        double w = tot->tailmass[i / cx->G][i % cx->G];
         int m2;
         if (!(w > 0.0))
             continue;
@@ -1622,6 +1698,7 @@ static void ctx_setup(ch_ctx *cx, const ahasd_config *cfg, const plat_t *p, cons
     cx->rb = p->rollback_s;
     cx->sw = p->switch_s;
     cx->PM = cx->KM > cx->mmax ? cx->KM : cx->mmax;
+    cx->tail_n = ch_tail_len(cx->edc, cx->tvc, cx->PM);
     for (k = 0; k <= cx->KM; k++)
         cx->V[k] = cc->vc[k].time_s;
     for (k = 0; k <= cx->PM; k++)
