@@ -143,7 +143,10 @@ def simulate(*, schedule: str | None = None, hardware: Hardware | str | None = N
     half-widths (gap_p50_s, gap_p90_s, gap_p99_s: inter-token gap
     percentiles).  With ``trace=True`` the Result's ``trace`` is the event
     trace of the first run: a DataFrame with columns device, task, start_s,
-    end_s (s), tokens, batch (-1: none) and wasted (work later discarded).
+    end_s (s), tokens, batch (-1: none) and wasted (True when the whole
+    event's work was discarded by a flush; the rejected tail of a verified
+    batch shares its event with accepted drafts and is not marked, so the
+    marked events' time is a lower bound of ``wasted_s``).
     """
     kw = _point(schedule, hardware, draft, target, k, alpha, policy, workload, prompt_len,
                 gen_len, l_max, m_max, k_design, segments, costs, params)
@@ -276,7 +279,9 @@ def draft_distribution(*, policy: Policy | str | None = None,
     ``start``: "stationary" (long-run batch starts, each batch continuing the
     entropy chain), "init" (first batch of a generation) or a bucket index.
     Policy parameters by field name (k=, svip_h=, ...); workload= or alpha=
-    (default workload "alpaca").
+    (default workload "alpaca").  There are no task costs here, so
+    "banditspec" needs ``bandit_cost_ratio`` > 0 (draft / verify time of one
+    token; its arm choice depends on it); without it ConfigError says so.
     """
     pol, wl = _policy_workload(policy, workload, alpha, policy_params)
     s = _start(start, wl)
@@ -323,7 +328,7 @@ def draft_sample(*, policy: Policy | str | None = None, workload: Workload | str
 # --------------------------------------------------------------------------
 _OP_KINDS = ("matmul", "attention", "nonlinear", "memory")
 _OP_FIELDS = ("ops", "weight_bytes", "kv_read_bytes", "kv_write_bytes", "act_bytes",
-              "nonlinear_elems", "compute_s", "memory_s", "time_s", "energy_j")
+              "path_bytes", "nonlinear_elems", "compute_s", "memory_s", "time_s", "energy_j")
 
 
 def pass_ops(*, hardware: Hardware | str | None = None, model: Model | str | None = None,
@@ -337,8 +342,12 @@ def pass_ops(*, hardware: Hardware | str | None = None, model: Model | str | Non
     hardware's verify device.  One row per operator: name, kind (matmul,
     attention, nonlinear, memory), count (instances per pass), ops (2 per
     MAC), weight_bytes, kv_read_bytes, kv_write_bytes, act_bytes,
+    path_bytes (the bytes memory_s is charged for: weights and KV, plus
+    activations only when one instance's exceed the device's onchip_bytes;
+    everything when the operator is shipped over the host link),
     nonlinear_elems, compute_s, memory_s, time_s, energy_j, memory_bound,
-    and intensity_ops_per_byte (ops / bytes moved), all over every instance.
+    and intensity_ops_per_byte (ops / path_bytes: the roofline's arithmetic
+    intensity), all over every instance.
     """
     hw = hardware if isinstance(hardware, Hardware) else Hardware.preset(
         hardware if hardware is not None else "ahasd-npu-pim")
@@ -372,7 +381,7 @@ def pass_ops(*, hardware: Hardware | str | None = None, model: Model | str | Non
         row["memory_bound"] = bool(o.memory_bound)
         rows.append(row)
     df = pd.DataFrame(rows, columns=["name", "kind", "count", *_OP_FIELDS, "memory_bound"])
-    moved = df[["weight_bytes", "kv_read_bytes", "kv_write_bytes", "act_bytes"]].sum(axis=1)
+    moved = df["path_bytes"]
     df["intensity_ops_per_byte"] = np.where(moved > 0, df["ops"] / moved.where(moved > 0, 1.0),
                                             np.nan)
     df.attrs.update(hardware=hw.name, model=m.name, device=dev, n_positions=n_pos, context=ctx)

@@ -883,7 +883,6 @@ def roofline(hardware: Any = None, model: Any = None, device: str = "npu",
             "-")]
     if link_bw > 0:
         bws.append(("link", "host link bandwidth", link_bw, "--"))
-    ships = device == "pim" and not dev.has_aau
     points = []       # (name, n, kind, x, y, no_traffic)
     skipped: set[str] = set()
     for n in positions:
@@ -892,11 +891,7 @@ def roofline(hardware: Any = None, model: Any = None, device: str = "npu",
             if not (o["ops"] > 0 and o["time_s"] > 0):
                 skipped.add(o["name"])
                 continue
-            shipped = ships and o["kind"] == "nonlinear" and link_bw > 0 and o["memory_s"] > 0 \
-                and abs(o["memory_s"] * link_bw - (o["act_bytes"] + o["weight_bytes"]
-                                                    + o["kv_read_bytes"] + o["kv_write_bytes"])
-                        ) <= 1e-6 * o["memory_s"] * link_bw
-            path_bytes = o["memory_s"] * (link_bw if shipped else mem_bw)
+            path_bytes = o["path_bytes"]
             attained = o["ops"] / o["time_s"]
             points.append((o["name"], int(n), o["kind"],
                            o["ops"] / path_bytes if path_bytes > 0 else math.inf, attained,

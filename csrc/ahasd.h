@@ -408,6 +408,10 @@ typedef struct {
     double weight_bytes;
     double kv_read_bytes, kv_write_bytes;
     double act_bytes;
+    double path_bytes;          /* bytes the memory time is charged for:
+                                   weights + KV, plus activations only when
+                                   one instance's exceed onchip_bytes (all of
+                                   it when shipped over the host link)       */
     double nonlinear_elems;
     double compute_s, memory_s, time_s, energy_j;
     int memory_bound;           /* 1 if memory time >= compute time         */

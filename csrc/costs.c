@@ -340,6 +340,7 @@ static double op_energy(const dev_ctx *x, int xclass)
  * share of a model's layers). */
 typedef struct {
     double ops, wb, kvr, kvw, act, nl;
+    double path;                /* bytes over the memory path (or the link)   */
     double compute_s, memory_s, overhead_s, time_s;
     double e_compute, e_memory;
     int memory_bound, shipped;
@@ -379,6 +380,7 @@ static void op_cost(const dev_ctx *x, const shape_op *s, double count, double n,
         o->memory_s = path * x->inv_bw;
         o->time_s = (o->compute_s > o->memory_s ? o->compute_s : o->memory_s) + o->overhead_s;
     }
+    o->path = path;
     o->memory_bound = o->memory_s >= o->compute_s;
 }
 
@@ -1377,6 +1379,7 @@ static void op_row(ahasd_op *r, const shape_op *s, double count, const op_cost_t
     r->kv_read_bytes = o->kvr;
     r->kv_write_bytes = o->kvw;
     r->act_bytes = o->act;
+    r->path_bytes = o->path;
     r->nonlinear_elems = o->nl;
     r->compute_s = o->compute_s;
     r->memory_s = o->memory_s;

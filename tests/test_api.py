@@ -309,6 +309,18 @@ def test_pass_ops_frame(hw, target):
     assert one.attrs["device"] == "npu"
     pim = ahasd.pass_ops(hardware=hw, model=target, device="pim")
     assert pim.time_s.sum() != one.time_s.sum()
+    # the roofline's bytes: activations count only when one instance's spill
+    # out of on-chip memory; memory time is those bytes over the bandwidth
+    core = ["weight_bytes", "kv_read_bytes", "kv_write_bytes"]
+    for onchip in (1e15, 0.0):
+        h = hw.replace(**{"npu.onchip_bytes": onchip})
+        f = ahasd.pass_ops(hardware=h, model=target, n_positions=1, context=512)
+        want = f[core].sum(axis=1) + (f.act_bytes if onchip == 0.0 else 0.0)
+        assert np.allclose(f.path_bytes, want, rtol=1e-12)
+        bw = h.npu.mem_bw_bytes_per_s * h.npu.mem_bw_util
+        moved = f.path_bytes > 0
+        assert np.allclose(f.memory_s[moved], f.path_bytes[moved] / bw, rtol=1e-9)
+        assert np.allclose(f.intensity_ops_per_byte[moved], f.ops[moved] / f.path_bytes[moved])
     with pytest.raises(ConfigError, match=r"has no gpu"):
         ahasd.pass_ops(hardware=hw, model=target, device="gpu")
 
