@@ -50,8 +50,10 @@
  * probability c(H8, D) -- EDC's mean-field law: each PHT counter is a
  * saturating four-state birth-death chain moved up by fully accepted
  * batches, started weakly taken, visited a Poisson number of times in a
- * generation; LEHT entries other than the newest are independent draws of
- * the batch-entropy law (flag AHASD_FLAG_EDC_MEAN_FIELD).  A stop waits for
+ * generation; the recent LEHT entries follow the lineage of the batches the
+ * LCEHT save/restore keeps (full batches, and rejected ones decided at
+ * D >= 2), the older ones are independent kept entries (edc_build; flag
+ * AHASD_FLAG_EDC_MEAN_FIELD).  A stop waits for
  * the next verification result.  ahasd: a stop triggers TVC with exact
  * latency predictions (flag AHASD_FLAG_EXACT_PREDICTIONS): the PIM
  * pre-verifies the first tokens of the newest batch in chunks that fit the
@@ -162,6 +164,9 @@ typedef struct {
     int R, nst, mix, tmix;        /* regime classes, state classes, mixture slots */
     double xf[CH_CLS][CH_KM][CH_RMAX]; /* exit class law | k, fully accepted      */
     double xr[CH_CLS][CH_KM][CH_RMAX]; /* exit class law | k, rejected            */
+    /* last-token class of rejected batches, P(K = k, A < m, class c2) at
+     * [c][k][m][c2]: the marks' table (ch_marks.xl), not copied */
+    const double (*xl)[CH_KM][CH_KM + 1][CH_RMAX];
     double start_mix[CH_RMAX];    /* class after a rejection (stationary)         */
     double occ[CH_RMAX];          /* class of batch starts (stationary)           */
     int kq;                       /* mean draft length, rounded (queued batches)  */
@@ -187,6 +192,10 @@ typedef struct {
     double start_mix[CH_RMAX];
     double tail_mix[CH_RMAX];                 /* class after a doomed batch's last token */
     double occ[CH_RMAX];
+    /* class of the last drafted token of rejected batches, cumulative in A:
+     * xl[c][k][m][c2] = P(K = k, A < m, last token in class c2), m <= k
+     * (last: only the entries k <= KM are zeroed and used) */
+    double xl[CH_CLS][CH_KM][CH_KM + 1][CH_RMAX];
 } ch_marks;
 
 /* EDC continue probabilities c(h, f, D): after a batch with entropy bucket
@@ -211,9 +220,16 @@ static int dcmp(const void *a, const void *b)
  * of the token they lead to and lumped into CH_RMAX groups of equal
  * stationary mass (approximate; mk->clustered).  Per class c (start law:
  * its rows averaged by the exit-bucket law) the marks are the joint laws of
- * (K, A) with the exit bucket's class, and the EDC entropy detail; slot R
- * is the mixture of classes after a rejection (start_mix), used for batches
- * drafted after a doomed one; occ is the class law of batch starts. */
+ * (K, A) with the exit bucket's class, the joint law of (K, A) with the
+ * class of the last drafted token for rejected batches (the drafter does
+ * not see rejections: the tokens after a rejected one, and the next batch,
+ * continue the bucket chain from it; tab->pkal), and the EDC entropy
+ * detail; slot R is the mixture of classes after a rejected token
+ * (start_mix), slot R + 1 that after a doomed batch's last token
+ * (tail_mix, where its look-ahead batch starts); occ is the class law of
+ * batch starts.  Without tab->pkal (its state space too large) the last
+ * token of a rejected batch is given the class law of a full batch's last
+ * token (a proxy biased towards high-acceptance regimes). */
 static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with_h,
                         ch_marks *mk)
 {
@@ -221,7 +237,10 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
     double w, pe[AHASD_MAX_BUCKETS], nu[CH_RMAX][AHASD_MAX_BUCKETS], tot, mass[CH_RMAX];
     double key[AHASD_MAX_BUCKETS][2];
 
-    memset(mk, 0, sizeof *mk);
+    memset(mk, 0, offsetof(ch_marks, xl));
+    for (c = 0; c < CH_CLS; c++)
+        for (k = 0; k <= KM; k++)
+            memset(mk->xl[c][k], 0, (size_t)(k + 1) * sizeof mk->xl[c][k][0]);
     mk->KM = KM;
     mk->B = B;
     /* exit-bucket law under the long-run start law */
@@ -313,6 +332,29 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
                         }
             }
         }
+    /* the last token's class of rejected batches, per A (stored at m = A + 1,
+     * summed over m below) */
+    for (c = 0; c < R; c++)
+        for (k = 1; k <= KM; k++) {
+            double sf = 0.0;
+            for (c2 = 0; c2 < R; c2++)
+                sf += mk->xf[c][k][c2];
+            for (j = 0; j < k; j++) {
+                if (tab->has_last) {
+                    for (s = 0; s < B; s++) {
+                        if (nu[c][s] <= 0.0)
+                            continue;
+                        for (e = 0; e < B; e++)
+                            mk->xl[c][k][j + 1][mk->rc[e]] +=
+                                nu[c][s] * tab->pkal[((s * (KM + 1) + k) * (KM + 1) + j) * B + e];
+                    }
+                    continue;
+                }
+                for (c2 = 0; c2 < R; c2++)   /* proxy: the full batch's law */
+                    mk->xl[c][k][j + 1][c2] =
+                        mk->pkj[c][k][j] * (sf > 0.0 ? mk->xf[c][k][c2] / sf : (c2 == 0));
+            }
+        }
     /* class after a rejection, and of batch starts, in the long run */
     tot = 0.0;
     for (s = 0; s < B; s++)
@@ -331,23 +373,16 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
     for (e = 0; e < B; e++)
         mk->occ[mk->rc[e]] += tot > 0.0 ? pe[e] / tot : 1.0 / B;
     /* the class after a doomed batch's last drafted token (where a
-     * look-ahead batch starts): the last-token class law of batches of the
-     * same start class and length (the tables give the rejected token's
-     * class for rejected batches, not the last one's) */
+     * look-ahead batch starts): P(last token in c2 | rejected) over batch
+     * starts */
     tot = 0.0;
     for (c = 0; c < R; c++)
-        for (k = 1; k <= KM; k++) {
-            double pd = 0.0, sf = 0.0;
+        for (k = 1; k <= KM; k++)
             for (j = 0; j < k; j++)
-                pd += mk->pkj[c][k][j];
-            for (c2 = 0; c2 < R; c2++)
-                sf += mk->xf[c][k][c2];
-            for (c2 = 0; c2 < R; c2++) {
-                double x = sf > 0.0 ? mk->xf[c][k][c2] / sf : mk->xr[c][k][c2];
-                mk->tail_mix[c2] += mk->occ[c] * pd * x;
-            }
-            tot += mk->occ[c] * pd;
-        }
+                for (c2 = 0; c2 < R; c2++) {
+                    mk->tail_mix[c2] += mk->occ[c] * mk->xl[c][k][j + 1][c2];
+                    tot += mk->occ[c] * mk->xl[c][k][j + 1][c2];
+                }
     for (c = 0; c < R; c++)
         mk->tail_mix[c] = tot > 0.0 ? mk->tail_mix[c] / tot : mk->start_mix[c];
     /* the mixture slots R (after a rejected token) and R + 1 (after a
@@ -365,6 +400,8 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
             for (c2 = 0; c2 < R; c2++) {
                 mk->xf[R][k][c2] += w * mk->xf[c][k][c2];
                 mk->xr[R][k][c2] += w * mk->xr[c][k][c2];
+                for (j = 0; j < k; j++)
+                    mk->xl[R][k][j + 1][c2] += w * mk->xl[c][k][j + 1][c2];
             }
         }
     }
@@ -381,6 +418,8 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
             for (c2 = 0; c2 < R; c2++) {
                 mk->xf[R + 1][k][c2] += w * mk->xf[c][k][c2];
                 mk->xr[R + 1][k][c2] += w * mk->xr[c][k][c2];
+                for (j = 0; j < k; j++)
+                    mk->xl[R + 1][k][j + 1][c2] += w * mk->xl[c][k][j + 1][c2];
             }
         }
     }
@@ -395,6 +434,8 @@ static void marks_build(const dd_table *tab, const ahasd_profile *prof, int with
             for (c2 = 0; c2 < R; c2++) {
                 mk->xf[c][k][c2] = sf > 0.0 ? mk->xf[c][k][c2] / sf : (c2 == 0);
                 mk->xr[c][k][c2] = sr > 0.0 ? mk->xr[c][k][c2] / sr : (c2 == 0);
+                for (j = 1; j <= k; j++)
+                    mk->xl[c][k][j][c2] += mk->xl[c][k][j - 1][c2];
             }
         }
     (void)s2;
@@ -468,17 +509,76 @@ static double edc_counter_continue(double f, double lambda, double q)
     return sum / lambda;
 }
 
+/* G = sum_{n >= 0} M^n for a B x B substochastic M (row-major, stride
+ * AHASD_MAX_BUCKETS), by doubling: G = (I + M)(I + M^2)(I + M^4)...  The
+ * 2^CH_NEUMANN_DOUBLINGS terms leave a remainder of the order of
+ * rho(M)^(2^CH_NEUMANN_DOUBLINGS), negligible unless a closed regime keeps
+ * (almost) nothing; the caller renormalises the law it builds with G. */
+#define CH_NEUMANN_DOUBLINGS 16
+static void neumann_sum(int B, const double *M, double *G)
+{
+    enum { N = AHASD_MAX_BUCKETS };
+    double P[N * N], Q[N * N], X[N * N];
+    int i, j, l, n;
+
+    memcpy(P, M, sizeof P);
+    memset(G, 0, sizeof(double) * N * N);
+    for (i = 0; i < B; i++)
+        G[i * N + i] = 1.0;
+    for (n = 0; n < CH_NEUMANN_DOUBLINGS; n++) {
+        /* G := G (I + P), P := P^2 (P = M^(2^n)) */
+        for (i = 0; i < B; i++)
+            for (j = 0; j < B; j++) {
+                double g = G[i * N + j], p2 = 0.0;
+                for (l = 0; l < B; l++) {
+                    g += G[i * N + l] * P[l * N + j];
+                    p2 += P[i * N + l] * P[l * N + j];
+                }
+                X[i * N + j] = g;
+                Q[i * N + j] = p2;
+            }
+        for (i = 0; i < B; i++)
+            for (j = 0; j < B; j++) {
+                G[i * N + j] = X[i * N + j];
+                P[i * N + j] = Q[i * N + j];
+            }
+    }
+}
+
 /* The EDC index of a decision is {o, r, min(D, 7)} with r = floor((h + s3) / 4)
  * the average over the newest four LEHT entries (this batch's h and the
  * sum s3 of the three before it) and o the average of the four older ones.
- * Along a lineage of consecutive batches (each starting from the row of Q
- * of the previous batch's exit bucket) the recent entries are correlated
- * with the current batch through the entropy regime, so their joint law
+ *
+ * Which batches the history holds.  LEHT gets every decided batch's H8,
+ * LCEHT := LEHT when a batch is verified fully accepted and LEHT := LCEHT
+ * when one is rejected, so a rejection erases every entry pushed since the
+ * last full acceptance.  For a batch on the main path (all batches before
+ * it in its cycle are, or will be, fully accepted: the batches whose
+ * counters move) the entries before it are therefore, newest first, its
+ * unverified and verified predecessors of the cycle (all full), then the
+ * entries previous cycles kept: their full batches and their rejected
+ * batch J iff J was decided before batch J - 1's verification completed
+ * (a look-ahead decision, D >= 2: the LCEHT saved at that completion holds
+ * it); a rejected batch decided at D = 1 is erased, and so is the batch
+ * J + 1 drafted after it (flushed).  Along the committed lineage (each batch
+ * starting from the row of Q of the previous one's exit bucket: the last
+ * token if full, the rejected token if not) a batch is thus kept with
+ * probability kappa(f) = 1 if full, p_kr (the share of main-path decisions
+ * at D >= 2, taken independent of the batch's fate) if rejected, and
+ * dropped otherwise.  Flushed batches decided at D >= 3 before the
+ * verification of J - 1 completed are kept as well; their entries are
+ * ignored.
+ *
+ * The recent entries are correlated with the current batch through the
+ * entropy regime, so their joint law
  *     J[s3][h][f] = P(s3, H8 of this batch = h, this batch fully accepted = f)
- * is computed exactly by a forward recursion over the three previous
- * batches with state (exit bucket, running sum), starting from the
- * long-run batch start law; the older average o is taken independent (its
- * law from four independent batches).  Then:
+ * is computed exactly under that lineage: summing over the lineage position
+ * of the third most recent kept batch (the start law there is the long-run
+ * batch start law), the path is kept batch, (dropped batches, kept batch)
+ * twice, dropped batches, the current batch, with the runs of dropped
+ * batches summed in closed form, G = (I - Dr)^-1 for Dr[e][e2] = P(dropped,
+ * exit e2 | previous exit e) (neumann_sum).  The older average o is taken
+ * independent, its law that of four independent kept entries.  Then:
  *   f(r) = P(full | r), the up-probability of the counters with recent
  *          average r (LLR does not change a batch's acceptance);
  *   cont(o, r, D) = per-visit continue probability of that counter, with a
@@ -487,19 +587,24 @@ static double edc_counter_continue(double f, double lambda, double q)
  *          flushed or discarded first) (edc_counter_continue; pD NULL: the
  *          stationary law);
  *   c(h, f, D) = E[cont(o, r, D) | h, f] under J and the law of o.
- * The history after a rejection is restored from LCEHT in the real
- * mechanism; the lineage model ignores that and the look-ahead entries of
- * flushed batches (flag AHASD_FLAG_EDC_MEAN_FIELD). */
+ * Decisions of batches later flushed see the same law (their history holds
+ * the doomed batch instead; flag AHASD_FLAG_EDC_MEAN_FIELD). */
 static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, const double *pD,
-                      const double *qD, double n_dec, ch_edc *ed)
+                      const double *qD, double n_dec, double p_kr, ch_edc *ed)
 {
-    enum { H = AHASD_EDC_BUCKETS, S3 = 3 * (H - 1) + 1, S4 = 4 * (H - 1) + 1 };
+    enum { H = AHASD_EDC_BUCKETS, S3 = 3 * (H - 1) + 1, S4 = 4 * (H - 1) + 1,
+           NB = AHASD_MAX_BUCKETS };
     int B = tab->B, KM = tab->kmax, s, e, e2, k, f, h, i, t, n, o, r, d, dl, j;
     double T[AHASD_MAX_BUCKETS][H][AHASD_MAX_BUCKETS], hs[AHASD_MAX_BUCKETS][H][AHASD_MAX_BUCKETS][2];
     double w[AHASD_MAX_BUCKETS][S3], w2[AHASD_MAX_BUCKETS][S3], J[S3][H][2];
+    double Dr[NB * NB], G[NB * NB];
     double ph[H], t4[S4], tmp[S4], po[H], pr[H], fr_num[H], fr_den[H], fr[H];
     double cont[H][H][CH_MAXD], tot, x;
 
+    if (!(p_kr > 0.0))
+        p_kr = 0.0;
+    if (p_kr > 1.0)
+        p_kr = 1.0;
     /* hs[s][h][e][f] = P(H8 = h, exit = e, full = f | start s) */
     memset(hs, 0, sizeof hs);
     for (s = 0; s < B; s++)
@@ -508,35 +613,64 @@ static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, con
                 for (e = 0; e < B; e++)
                     for (h = 0; h < H; h++)
                         hs[s][h][e][f] += tab->pkfeh[(((s * (KM + 1) + k) * 2 + f) * B + e) * H + h];
-    /* T[e][h][e2] = P(next batch has H8 = h and exit e2 | previous exit e) */
+    /* T[e][h][e2] = P(next batch kept, with H8 = h and exit e2 | previous
+     * exit e); Dr[e][e2] = P(next batch dropped, exit e2 | previous exit e) */
     memset(T, 0, sizeof T);
+    memset(Dr, 0, sizeof Dr);
     for (e = 0; e < B; e++)
         for (s = 0; s < B; s++) {
             double q = prof->q[e * AHASD_MAX_BUCKETS + s];
             if (q <= 0.0)
                 continue;
             for (h = 0; h < H; h++)
-                for (e2 = 0; e2 < B; e2++)
-                    T[e][h][e2] += q * (hs[s][h][e2][0] + hs[s][h][e2][1]);
+                for (e2 = 0; e2 < B; e2++) {
+                    T[e][h][e2] += q * (hs[s][h][e2][1] + p_kr * hs[s][h][e2][0]);
+                    Dr[e * NB + e2] += q * (1.0 - p_kr) * hs[s][h][e2][0];
+                }
         }
-    /* three previous batches: state (exit bucket, sum of their H8) */
+    neumann_sum(B, Dr, G);
+    /* three previous kept batches: state (exit bucket, sum of their H8);
+     * the oldest starts from the long-run batch start law, each is followed
+     * by a run of dropped batches */
     memset(w, 0, sizeof w);
+    memset(ph, 0, sizeof ph);
     for (s = 0; s < B; s++)
         for (h = 0; h < H; h++)
+            for (e = 0; e < B; e++) {
+                x = tab->stat_start[s] * (hs[s][h][e][1] + p_kr * hs[s][h][e][0]);
+                w[e][h] += x;
+                ph[h] += x;
+            }
+    for (n = 0; n < 3; n++) {
+        if (n > 0) {
+            memset(w2, 0, sizeof w2);
             for (e = 0; e < B; e++)
-                w[e][h] += tab->stat_start[s] * (hs[s][h][e][0] + hs[s][h][e][1]);
-    for (n = 1; n < 3; n++) {
+                for (t = 0; t < S3; t++) {
+                    if (!(w[e][t] > 0.0))
+                        continue;
+                    for (h = 0; h < H && t + h < S3; h++)
+                        for (e2 = 0; e2 < B; e2++)
+                            w2[e2][t + h] += w[e][t] * T[e][h][e2];
+                }
+            memcpy(w, w2, sizeof w);
+        }
+        /* the dropped batches after it */
         memset(w2, 0, sizeof w2);
         for (e = 0; e < B; e++)
             for (t = 0; t < S3; t++) {
                 if (!(w[e][t] > 0.0))
                     continue;
-                for (h = 0; h < H && t + h < S3; h++)
-                    for (e2 = 0; e2 < B; e2++)
-                        w2[e2][t + h] += w[e][t] * T[e][h][e2];
+                for (e2 = 0; e2 < B; e2++)
+                    w2[e2][t] += w[e][t] * G[e * NB + e2];
             }
         memcpy(w, w2, sizeof w);
     }
+    /* law of a kept entry's H8 (for the older average) */
+    tot = 0.0;
+    for (h = 0; h < H; h++)
+        tot += ph[h];
+    for (h = 0; h < H; h++)
+        ph[h] = tot > 0.0 ? ph[h] / tot : (h == 0);
     /* the current batch */
     memset(J, 0, sizeof J);
     for (e = 0; e < B; e++)
@@ -554,16 +688,11 @@ static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, con
             }
         }
     tot = 0.0;
-    memset(ph, 0, sizeof ph);
     for (t = 0; t < S3; t++)
         for (h = 0; h < H; h++)
-            for (f = 0; f < 2; f++) {
+            for (f = 0; f < 2; f++)
                 tot += J[t][h][f];
-                ph[h] += J[t][h][f];
-            }
-    for (h = 0; h < H; h++)
-        ph[h] = tot > 0.0 ? ph[h] / tot : (h == 0);
-    /* older average: four independent draws of the batch-entropy law */
+    /* older average: four independent kept entries */
     memset(t4, 0, sizeof t4);
     t4[0] = 1.0;
     for (n = 1; n <= 4; n++) {
@@ -636,6 +765,7 @@ static void ctx_marks(ch_ctx *cx, const ch_marks *mk, const ch_edc *ed)
     cx->tmix = mk->R + 1;
     memcpy(cx->xf, mk->xf, sizeof cx->xf);
     memcpy(cx->xr, mk->xr, sizeof cx->xr);
+    cx->xl = (const double (*)[CH_KM][CH_KM + 1][CH_RMAX])mk->xl;
     memcpy(cx->start_mix, mk->start_mix, sizeof cx->start_mix);
     memcpy(cx->occ, mk->occ, sizeof cx->occ);
     /* every entry read (D <= L, k <= KM, m <= k, class <= R) is written below */
@@ -721,7 +851,7 @@ static int tvc_chunks(const ch_ctx *cx, double R, int k, int *M, int *mm, double
     int nch = 0, avail = k, mc = 0, q, mode_dlm = 1;
     double left = R - cx->td, tt = 0.0, budget;
 
-    while (R > 0.0 && avail > 0) {
+    while (R > 0.0 && avail > 0 && nch < CH_KM) {   /* M, mm, T hold CH_KM chunks */
         budget = left - tt - (mode_dlm ? cx->sw : 0.0);
         q = avail < cx->mmax ? avail : cx->mmax;
         while (q >= 1 && !(cx->PV[q] <= budget))
@@ -860,6 +990,33 @@ store:
     }
 }
 
+/* The class law of the batch drafted after one of start class c and k
+ * tokens, given its outcome: fully accepted with weight wf or rejected with
+ * A in [lo, k) with weight wr (weights as in pf and pn: an EDC branch scales
+ * each fate by a factor that depends on neither A nor the last token, so
+ * within a fate the tables' laws hold).  The next batch starts from the row
+ * of the last drafted token: law xf after a full batch, xl after a rejected
+ * one (the drafter goes on past the rejected token).  law: R entries,
+ * summing to 1 (all zero when wf + wr = 0). */
+static void next_law(const ch_ctx *cx, int c, int k, double wf, double wr, int lo, double *law)
+{
+    double sr = 0.0, tot = wf + wr;
+    int c2;
+
+    for (c2 = 0; c2 < cx->R; c2++)
+        sr += cx->xl[c][k][k][c2] - cx->xl[c][k][lo][c2];
+    if (!(sr > 0.0)) {
+        wr = 0.0;
+        tot = wf;
+    }
+    for (c2 = 0; c2 < cx->R; c2++) {
+        law[c2] = wf * cx->xf[c][k][c2];
+        if (wr > 0.0)
+            law[c2] += wr * (cx->xl[c][k][k][c2] - cx->xl[c][k][lo][c2]) / sr;
+        law[c2] = tot > 0.0 ? law[c2] / tot : 0.0;
+    }
+}
+
 /* The flush tail by backward recursion on the grid.  A tail state is a
  * batch start tau < 0 seconds before the flush with t undecided batches
  * already drafted after the doomed one, in regime class c (one value
@@ -878,11 +1035,13 @@ static void tail_build(ch_ctx *cx)
      * regimes the batches after a doomed one stay in its regime (short
      * batches where entropy is high, long ones where it is low), and how
      * many of them fit before the flush depends on it.  The next batch
-     * starts after this one's last token (class law xf[c][k], the proxy the
-     * marks use for it) or, after a rejection found by pre-verification,
-     * after the rejected token (xr[c][k]). */
-    int i, t, k, b, D, n, nch, c, cl, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2;
-    double tau, a, R, wblock, pk, pb, T[CH_KM], w, S[CH_RMAX][CH_RMAX];
+     * starts after this one's last token, whatever this one's fate (nobody
+     * verifies it before the flush): class law next_law over both fates,
+     * restricted to A >= m when pre-verification accepted the first m
+     * tokens; or, after a rejection found by pre-verification, after the
+     * rejected token (xr[c][k]). */
+    int i, t, k, b, D, n, nch, c, cl, M[CH_KM], mm[CH_KM], L = cx->L, tmax = L - 2, older, rest;
+    double tau, a, R, wblock, pk, pb, T[CH_KM], w, S[CH_RMAX][CH_RMAX], law[CH_RMAX];
     ch_tail acc[CH_RMAX];
 
     if (cx->G == 1 || tmax < 0)
@@ -939,28 +1098,72 @@ static void tail_build(ch_ctx *cx)
                         pb = cx->pf[cl][D][b][k] + cx->pn[cl][D][b][k][k];
                         if (!(pb > 0.0))
                             continue;
+                        next_law(cx, cl, k, cx->pf[cl][D][b][k], cx->pn[cl][D][b][k][k], 0, law);
                         if (b == 0 || !cx->edc) {
-                            tail_interp(cx, t + 1, a + wblock, pb, cx->xf[cl][k], ac, i, t, self);
+                            tail_interp(cx, t + 1, a + wblock, pb, law, ac, i, t, self);
                             continue;
                         }
                         if (!cx->tvc) {
-                            tail_interp(cx, t + 1, a + (R > wblock ? R : wblock), pb,
-                                        cx->xf[cl][k], ac, i, t, self);
+                            tail_interp(cx, t + 1, a + (R > wblock ? R : wblock), pb, law, ac,
+                                        i, t, self);
                             continue;
                         }
-                        nch = tvc_chunks(cx, R, k, M, mm, T);
+                        /* TVC takes the earliest undecided tokens after
+                         * the NPU's batch: those of the n - 1 batches queued
+                         * behind it up to the doomed one (accepted, or the
+                         * doomed one's prefix: a rejection TVC finds there
+                         * is a rescue, not a flush: none found), then those
+                         * of the t undecided tail batches before this one
+                         * (kq tokens each, of this batch's class, each
+                         * rejecting its m-token prefix with probability
+                         * F(m) = P(A < m | K = kq)), then this batch's first
+                         * `rest` tokens.  A rejection found in chunk c
+                         * makes its batch decided; the later ones are
+                         * discarded and the PIM rolls back and drafts from
+                         * the correction. */
+                        older = n - 1 + t;
+                        nch = tvc_chunks(cx, R, older * cx->kq + k, M, mm, T);
                         if (nch == 0) {
-                            tail_interp(cx, t + 1, a + wblock, pb, cx->xf[cl][k], ac, i, t, self);
+                            tail_interp(cx, t + 1, a + wblock, pb, law, ac, i, t, self);
                             continue;
                         }
+                        rest = M[nch - 1] - older * cx->kq;
+                        rest = rest < 0 ? 0 : (rest > k ? k : rest);
+                        /* surv: P(no rejection found so far) */
+                        double surv = 1.0, fq = 0.0, pkq = 0.0;
+                        int kq = cx->kq, base = (n - 1) * kq;
+                        for (c = 0; c < 2; c++)
+                            pkq += cx->pf[cl][D][c][kq] + cx->pn[cl][D][c][kq][kq];
                         /* Work the flush interrupts is charged only up to
                          * the flush (-a ahead): a share cut = min(1, -a /
                          * length) of each pre-verification, switch and
                          * rollback. */
                         for (c = 0; c < nch; c++) {
-                            int lo = c == 0 ? 0 : M[c - 1], c2;
-                            double pc = cx->pn[cl][D][b][k][M[c]] - cx->pn[cl][D][b][k][lo];
-                            double len = T[c] + cx->sw + cx->rb, cut = len > -a ? -a / len : 1.0;
+                            int lo = c == 0 ? 0 : M[c - 1], hi = M[c], c2, u;
+                            double pc = 0.0, len = T[c] + cx->sw + cx->rb;
+                            double cut = len > -a ? -a / len : 1.0;
+                            /* older tail batches u = 0..t-1 over [base + u kq, base + (u+1) kq) */
+                            for (u = 0; u < t && pkq > 0.0; u++) {
+                                int b0 = base + u * kq, l2 = lo > b0 ? lo - b0 : 0;
+                                int h2 = hi - b0 < kq ? hi - b0 : kq;
+                                double f0, f1;
+                                if (h2 <= l2)
+                                    continue;
+                                f0 = (cx->pn[cl][D][0][kq][l2] + cx->pn[cl][D][1][kq][l2]) / pkq;
+                                f1 = (cx->pn[cl][D][0][kq][h2] + cx->pn[cl][D][1][kq][h2]) / pkq;
+                                /* P(first rejection of batch u in [l2, h2) | none before) */
+                                fq = 1.0 - f0 > 1e-300 ? (f1 - f0) / (1.0 - f0) : 0.0;
+                                pc += surv * fq;
+                                surv *= 1.0 - fq;
+                            }
+                            pc *= pb;
+                            {   /* this batch's tokens [lo2, hi2) */
+                                int lo2 = lo - older * kq, hi2 = hi - older * kq;
+                                lo2 = lo2 < 0 ? 0 : lo2;
+                                hi2 = hi2 > rest ? rest : hi2;
+                                if (hi2 > lo2)
+                                    pc += surv * (cx->pn[cl][D][b][k][hi2] - cx->pn[cl][D][b][k][lo2]);
+                            }
                             if (!(pc > 0.0))
                                 continue;
                             for (c2 = 0; c2 <= c; c2++)
@@ -971,18 +1174,21 @@ static void tail_build(ch_ctx *cx)
                             /* decided: the PIM rolls back and drafts again */
                             tail_interp(cx, t, a + len, pc, cx->xr[cl][k], ac, i, t, self);
                         }
-                        w = pb - (cx->pn[cl][D][b][k][M[nch - 1]]);
+                        w = surv * (pb - cx->pn[cl][D][b][k][rest]);
                         if (w > 0.0) {
                             double len = T[nch - 1] + cx->sw, cut = len > -a ? -a / len : 1.0;
                             double tend = T[nch - 1] + cx->sw;
-                            int decided = M[nch - 1] >= k;
+                            int decided = rest >= k;
                             for (c = 0; c < nch; c++)
                                 ac->pv[mm[c]] += w * cut;
                             ac->switches += 2.0 * w * cut;
                             ac->preverify_s += w * cut * (T[nch - 1] + cx->sw);
+                            next_law(cx, cl, k, cx->pf[cl][D][b][k],
+                                     pb - cx->pn[cl][D][b][k][rest] - cx->pf[cl][D][b][k], rest,
+                                     law);
                             tail_interp(cx, decided ? t : t + 1,
                                         a + (decided || tend > wblock ? tend : wblock), w,
-                                        cx->xf[cl][k], ac, i, t, self);
+                                        law, ac, i, t, self);
                         }
                     }
                 }
@@ -1022,11 +1228,11 @@ static void push_split(const ch_ctx *cx, double *nxt, const double *x, int u, do
 
 /* A batch of k drafts of which kv are left for the NPU (kv = 0: skipped),
  * with PIM delay w after it: outcomes "fully accepted" (mass mf, next start
- * class 0 with bit u_next) and "rejected by the NPU" (mass mn,
+ * class 0 with bit u_next) and "rejected by the NPU" (mass mn, A >= lo,
  * E[A; .] = asum, ends the cycle). */
 static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, int cls, double a,
                              int k, int kv, double w, double mf, double mn, double asum,
-                             int u_next)
+                             int lo, int u_next)
 {
     double y = kv > 0 ? cx->sync + cx->V[kv] : 0.0;
     double inc = (a > 0.0 ? a : 0.0) + y;
@@ -1061,13 +1267,15 @@ static void verified_outcome(const ch_ctx *cx, ch_count *it, double *nxt, int cl
         /* the PIM's work from its next batch start until the flush is
          * wasted: the tail value at tau = S_{J+1} - C_J = beta */
         if (beta < 0.0 && cx->G > 1) {
-            double fr;
+            double fr, law[CH_RMAX];
             int i0, c;
             grid_locate(cx, beta, &i0, &fr);
-            /* that batch starts after this one's last token */
+            /* that batch starts after this one's last token, drafted past
+             * the rejected one */
+            next_law(cx, cls, k, 0.0, 1.0, lo, law);
             for (c = 0; c < cx->R; c++) {
-                it->tailmass[c][i0] += mn * cx->xf[cls][k][c] * (1.0 - fr);
-                it->tailmass[c][i0 + 1] += mn * cx->xf[cls][k][c] * fr;
+                it->tailmass[c][i0] += mn * law[c] * (1.0 - fr);
+                it->tailmass[c][i0 + 1] += mn * law[c] * fr;
             }
         }
     }
@@ -1196,14 +1404,14 @@ static void step_state(const ch_ctx *cx, int st, double beta, double m, ch_count
             if (b == 0) {
                 rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
                 verified_outcome(cx, it, nxt, cls, a, k, k, wblock, m * pfull, m * pnf - rm,
-                                 m * anf - ra, u_undec);
+                                 m * anf - ra, 0, u_undec);
                 continue;
             }
             if (!cx->tvc) {
                 /* async-edc stop: wait for the next verification result */
                 double wstop = a >= 0.0 ? y : R;
                 verified_outcome(cx, it, nxt, cls, a, k, k, wstop > wblock ? wstop : wblock,
-                                 m * pfull, m * pnf, m * anf, u_undec);
+                                 m * pfull, m * pnf, m * anf, 0, u_undec);
                 continue;
             }
             /* ahasd stop: TVC with exact predictions.  Pre-verification
@@ -1218,7 +1426,7 @@ static void step_state(const ch_ctx *cx, int st, double beta, double m, ch_count
                 /* m < 1: the PIM keeps drafting */
                 rm = rescue(cx, it, nxt, cls, D, b, k, a, wblock, 0, m, &ra);
                 verified_outcome(cx, it, nxt, cls, a, k, k, wblock, m * pfull, m * pnf - rm,
-                                 m * anf - ra, u_undec);
+                                 m * anf - ra, 0, u_undec);
                 continue;
             }
             tend = T[nch - 1] + cx->sw;
@@ -1284,12 +1492,12 @@ static void step_state(const ch_ctx *cx, int st, double beta, double m, ch_count
                 double anc = anf - cx->an[cls][D][b][k][rest];
                 if (rest >= k) {
                     /* every token pre-verified and accepted: decided, skipped */
-                    verified_outcome(cx, it, nxt, cls, a2, k, 0, tend, m * pfull, 0.0, 0.0, 1);
+                    verified_outcome(cx, it, nxt, cls, a2, k, 0, tend, m * pfull, 0.0, 0.0, k, 1);
                 } else {
                     double wj = tend > wb2 ? tend : wb2;
                     rm = rescue(cx, it, nxt, cls, D, b, k, a2, wj, rest, m, &ra);
                     verified_outcome(cx, it, nxt, cls, a2, k, k - rest, wj, m * pfull,
-                                     m * pnc - rm, m * anc - ra, 0);
+                                     m * pnc - rm, m * anc - ra, rest, 0);
                 }
             }
         }
@@ -1783,7 +1991,7 @@ static int chain_as_sync(const ahasd_config *cfg, const plat_t *p, ahasd_workspa
     ahasd_config sync_cfg = *cfg;
     const dd_table *tab = NULL;
     ahasd_cost dc, vc;
-    ch_marks mk;
+    ch_marks *mk;
     ch_edc ed;
     double pD[CH_MAXD], w, stop = 0.0, tot = 0.0, cost_ratio;
 
@@ -1795,19 +2003,26 @@ static int chain_as_sync(const ahasd_config *cfg, const plat_t *p, ahasd_workspa
     plat_cost(p, PLAT_DRAFT, 1, (double)cfg->prompt_len, &dc);
     plat_cost(p, PLAT_VERIFY, 0, (double)cfg->prompt_len, &vc);
     cost_ratio = vc.time_s > 0.0 ? dc.time_s / vc.time_s : 0.0;
-    if ((ret = dd_table_get(ws, &cfg->profile, &cfg->policy, cost_ratio, 1, &tab, err)))
+    if ((ret = dd_table_get(ws, &cfg->profile, &cfg->policy, cost_ratio, DD_DETAIL_EDC, &tab,
+                            err)))
         goto out;
-    marks_build(tab, &cfg->profile, 1, &mk);
+    /* the marks (a few hundred kB) live in the workspace, not on the stack */
+    mk = (ch_marks *)(void *)ws_scratch(ws, 1, sizeof(ch_marks) / sizeof(double) + 1, 0);
+    if (mk == NULL) {
+        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate the chain's marks");
+        goto out;
+    }
+    marks_build(tab, &cfg->profile, 1, mk);
     memset(pD, 0, sizeof pD);
     pD[1] = 1.0;
-    edc_build(tab, &cfg->profile, 1, pD, NULL, res->out[AHASD_OUT_ROUNDS], &ed);
-    for (c = 0; c < mk.R; c++)
-        for (k = 1; k <= mk.KM; k++)
+    edc_build(tab, &cfg->profile, 1, pD, NULL, res->out[AHASD_OUT_ROUNDS], 0.0, &ed);
+    for (c = 0; c < mk->R; c++)
+        for (k = 1; k <= mk->KM; k++)
             for (h = 0; h < AHASD_EDC_BUCKETS; h++) {
-                w = mk.occ[c] * (mk.hfull[c][k][h] * (1.0 - ed.c[h][1][1]) +
-                                 mk.hnf[c][k][h] * (1.0 - ed.c[h][0][1]));
+                w = mk->occ[c] * (mk->hfull[c][k][h] * (1.0 - ed.c[h][1][1]) +
+                                  mk->hnf[c][k][h] * (1.0 - ed.c[h][0][1]));
                 stop += w;
-                tot += mk.occ[c] * (mk.hfull[c][k][h] + mk.hnf[c][k][h]);
+                tot += mk->occ[c] * (mk->hfull[c][k][h] + mk->hnf[c][k][h]);
             }
     res->out[AHASD_OUT_SUPPRESSION_RATE] = tot > 0.0 ? stop / tot : 0.0;
     res->edc_continue_prob = 1.0 - res->out[AHASD_OUT_SUPPRESSION_RATE];
@@ -1823,7 +2038,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
     int arm = 0, pass, n = CH_G * CH_ST;
     int pm = cfg->policy.k_max > cfg->m_max ? cfg->policy.k_max : cfg->m_max;
     const dd_table *tab = NULL;
-    ch_marks mk;
+    ch_marks *mk;
     ch_edc ed;
     ch_count cyc;
     ch_costs cc;
@@ -1831,7 +2046,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
     acct_t total, seg;
     ahasd_cost dc, vc;
     double *buf, *dwork, cost_ratio, resid = 0.0, transient = 0.0, overlap = 0.0, ctx, pD[CH_MAXD];
-    double dsum, n_dec, qD[CH_MAXD];
+    double dsum, n_dec, p_kr, qD[CH_MAXD];
 
     acct_zero(&total);
     memset(&ed, 0, sizeof ed);
@@ -1839,12 +2054,15 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         ret = chain_as_sync(cfg, p, ws, res, err);
         goto out;
     }
-    buf = ws_scratch(ws, 1, sizeof(ch_ctx) / sizeof(double) + 1 + (size_t)n, 0);
+    /* slot 1: the context, the chain's start vector (n doubles), the marks */
+    buf = ws_scratch(ws, 1, sizeof(ch_ctx) / sizeof(double) + 1 + (size_t)n +
+                                sizeof(ch_marks) / sizeof(double) + 1, 0);
     if (buf == NULL) {
         ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate the chain's workspace");
         goto out;
     }
     cx = (ch_ctx *)(void *)buf;
+    mk = (ch_marks *)(void *)(buf + sizeof(ch_ctx) / sizeof(double) + 1 + (size_t)n);
 
     /* chain_direct: dense system, 3 vectors, counts and permutation per
      * state, sparse values, and the ints (positions, columns, row starts) */
@@ -1867,14 +2085,15 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
             goto out;
         flags |= AHASD_FLAG_BANDIT_STEADY;
     }
-    if ((ret = dd_table_get(ws, &cfg->profile, &cfg->policy, cost_ratio, edc, &tab, err)))
+    if ((ret = dd_table_get(ws, &cfg->profile, &cfg->policy, cost_ratio,
+                            (edc ? DD_DETAIL_EDC : 0) | DD_DETAIL_LAST, &tab, err)))
         goto out;
-    marks_build(tab, &cfg->profile, edc, &mk);
+    marks_build(tab, &cfg->profile, edc, mk);
     if (cfg->l_max >= 3)
         flags |= AHASD_FLAG_LEAD_APPROX;
     if (edc) {
         flags |= AHASD_FLAG_EDC_MEAN_FIELD;
-        edc_build(tab, &cfg->profile, cfg->l_max, NULL, NULL, 0.0, &ed);
+        edc_build(tab, &cfg->profile, cfg->l_max, NULL, NULL, 0.0, 0.0, &ed);
     }
     if (cfg->schedule == AHASD_SCHED_AHASD)
         flags |= AHASD_FLAG_EXACT_PREDICTIONS;
@@ -1893,7 +2112,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
         if (!edc && !(p->contention > 0.0))
             break;
         costs_setup(cfg, p, ctx, overlap, &cc);
-        ctx_setup(cx, cfg, p, &cc, &mk, &ed);
+        ctx_setup(cx, cfg, p, &cc, mk, &ed);
         if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1, dwork, &cyc,
                                &resid, err)))
             goto out;
@@ -1909,7 +2128,17 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
                             ? cyc.dmass[d] / (cyc.dmass[d] + cyc.dtail[d]) : 1.0;
             }
             n_dec = (double)cfg->gen_len * cyc.decisions / cyc.committed;
-            edc_build(tab, &cfg->profile, cfg->l_max, pD, qD, n_dec, &ed);
+            /* a rejected batch stays in the history iff it was decided at
+             * D >= 2 (edc_build): that share among main-path decisions */
+            dsum = 0.0;
+            p_kr = 0.0;
+            for (d = 1; d < CH_MAXD; d++) {
+                dsum += cyc.dmass[d];
+                if (d >= 2)
+                    p_kr += cyc.dmass[d];
+            }
+            p_kr = dsum > 0.0 ? p_kr / dsum : 0.0;
+            edc_build(tab, &cfg->profile, cfg->l_max, pD, qD, n_dec, p_kr, &ed);
         }
         if (p->contention > 0.0 && cyc.wall > 0.0) {
             counts_to_acct(&cyc, &cc, p, cfg->policy.k_max, pm, &seg);
@@ -1922,7 +2151,7 @@ int chain_estimate(const ahasd_config *cfg, const plat_t *p, ahasd_workspace *ws
     for (s = 0; s < S; s++) {
         ctx = sched_segment_context(cfg, s, S);
         costs_setup(cfg, p, ctx, overlap, &cc);
-        ctx_setup(cx, cfg, p, &cc, &mk, &ed);
+        ctx_setup(cx, cfg, p, &cc, mk, &ed);
         if ((ret = chain_cycle(cx, buf + sizeof(ch_ctx) / sizeof(double) + 1, dwork, &cyc,
                                &resid, err)))
             goto out;

@@ -738,6 +738,112 @@ out:
 }
 
 /* ================================================================== */
+/* Last-token detail: P(K, A, L | s)                                    */
+/* ================================================================== */
+
+/* Dead tags tracked per pass of build_pkal when a layer holds g of them:
+ * the most that fit in DD_MAX_WORK (0: not even one). */
+static int last_group(const rules_t *r)
+{
+    size_t per = 2 * (size_t)r->B * r->X * r->B;   /* two layers, one tag */
+    size_t g = DD_MAX_WORK / per;
+
+    g = g > 1 ? g - 1 : 0;                          /* one slot is the alive mass */
+    return g > (size_t)r->KM ? r->KM : (int)g;
+}
+
+/* Fill pkal (zeroed by the caller), layout pkal[((s*(KM+1) + k)*(KM+1) + j)*B + l]
+ * = P(K = k, A = j, L = l | b_1 = s), L the bucket of the batch's LAST drafted
+ * token (for j = k it is the exit bucket E of pkae).  The drafter does not
+ * know which token the target rejects: after the first rejected token the
+ * batch goes on along the bucket chain under the same stopping rule, so the
+ * tokens after it (and the next batch, drawn from the row of L) continue
+ * the chain from the rejected token.  A forward over (b, x) for all starts
+ * at once, each state holding W = g + 1 mass vectors over s: w = 0 alive
+ * (every token so far accepted) and w = 1 + j - j0 dead since token j + 1
+ * (A = j), for the g values j0..j0+g-1 of A this pass tracks (g = KM when
+ * memory allows: one pass; the alive mass is recomputed by every pass):
+ *   layer[((b*X + x)*W + w)*B + s]   (slot DD_SCRATCH_SLOT0, two layers).
+ * At position i the token in (b, x) is accepted with acc_i(b): alive mass
+ * times (1 - acc) becomes dead with A = i - 1; then the batch stops (every
+ * tag recorded at k = i, L = b; full batches by the first pass only) or
+ * moves to (b', x + step) with q[b][b'].  Work per pass ~ KM B X W B B. */
+static int build_pkal(const rules_t *r, const ahasd_profile *p, double *pkal,
+                      ahasd_workspace *ws, ahasd_error *err)
+{
+    int ret = AHASD_OK, B = r->B, KM = r->KM, X = r->X, nK = KM + 1, g = last_group(r), W;
+    int i, b, b2, x, s, w, wn, j0, st, any;
+    size_t cell, layer;
+    double *w0, *lay[2], *u, *dst, a, qw;
+    const double *q = p->q;
+
+    if (g < 1) {
+        ret = err_set(err, AHASD_ERR_UNSUPPORTED, "last-token drafting table too large");
+        goto out;
+    }
+    W = g + 1;
+    cell = (size_t)W * B;
+    layer = (size_t)B * X * cell;
+    w0 = ws_scratch(ws, DD_SCRATCH_SLOT0, 2 * layer, 1);
+    if (w0 == NULL) {
+        ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate %zu doubles of last-token scratch",
+                      2 * layer);
+        goto out;
+    }
+    for (j0 = 0; j0 < KM; j0 += g) {
+        int cl = 0;
+        lay[0] = w0;
+        lay[1] = w0 + layer;
+        for (s = 0; s < B; s++)
+            lay[0][((size_t)s * X + x_next(r, 0, s)) * cell + s] = 1.0;
+        for (i = 1; i <= KM; i++) {
+            /* tags in use after token i: alive and A = j0 .. min(i - 1, j0 + g - 1) */
+            wn = i - j0 < g ? i - j0 : g;
+            wn = wn < 0 ? 1 : wn + 1;
+            for (b = 0; b < B; b++) {
+                a = r->acc[i][b];
+                for (x = 0; x < X; x++) {
+                    u = lay[cl] + ((size_t)b * X + x) * cell;
+                    any = 0;
+                    for (w = 0; w < wn * B && !any; w++)
+                        any = u[w] != 0.0;
+                    if (!any)
+                        continue;
+                    /* token i: rejected -> dead with A = i - 1 (if tracked) */
+                    if (i - 1 >= j0 && i - 1 < j0 + g)
+                        for (s = 0; s < B; s++)
+                            u[(size_t)(i - j0) * B + s] += (1.0 - a) * u[s];
+                    for (s = 0; s < B; s++)
+                        u[s] *= a;
+                    st = stop_at(r, i, b, x);
+                    if (st) {
+                        for (w = j0 == 0 ? 0 : 1; w < wn; w++) {
+                            int j = w == 0 ? i : j0 + w - 1;
+                            double *o = pkal + ((size_t)i * nK + j) * B + b;
+                            for (s = 0; s < B; s++)
+                                o[(size_t)s * nK * nK * B] += u[(size_t)w * B + s];
+                        }
+                    } else {
+                        for (b2 = 0; b2 < B; b2++) {
+                            qw = q[b * QS + b2];
+                            if (qw == 0.0)
+                                continue;
+                            dst = lay[1 - cl] + ((size_t)b2 * X + x_next(r, x, b2)) * cell;
+                            for (w = 0; w < wn * B; w++)
+                                dst[w] += qw * u[w];
+                        }
+                    }
+                    memset(u, 0, (size_t)wn * B * sizeof u[0]);   /* consumed */
+                }
+            }
+            cl = 1 - cl;
+        }
+    }
+out:
+    return ret;
+}
+
+/* ================================================================== */
 /* EDC detail: P(K, full, E, H8 | s)                                    */
 /* ================================================================== */
 
@@ -1149,8 +1255,9 @@ static int policy_equal(const ahasd_policy *a, const ahasd_policy *b)
 
 /* Build the table of (prof, pol) into entry en (arrays grown as needed). */
 static int table_build(ws_dd_entry *en, ahasd_workspace *ws, const ahasd_profile *prof,
-                       const ahasd_policy *pol, double c, int with_edc, ahasd_error *err)
+                       const ahasd_policy *pol, double c, int detail, ahasd_error *err)
 {
+    int with_edc = (detail & DD_DETAIL_EDC) != 0;
     int ret = AHASD_OK, B = prof->buckets, KM, arm_k = 0, best, s, k, j, e, nK;
     size_t n_pkae, n_pka, n_edc, n0, n1;
     double mu[AHASD_MAX_ARMS], PE[AHASD_MAX_BUCKETS * AHASD_MAX_BUCKETS], *pk, sum;
@@ -1191,6 +1298,7 @@ static int table_build(ws_dd_entry *en, ahasd_workspace *ws, const ahasd_profile
     t->B = B;
     t->kmax = KM;
     t->has_edc = 0;
+    t->has_last = 0;
     t->bandit_arm = arm_k;
     memset(t->pkae, 0, n_pkae * sizeof t->pkae[0]);
     if ((ret = build_pkae(&r, prof, t->pkae, ws, err)))
@@ -1246,6 +1354,40 @@ static int table_build(ws_dd_entry *en, ahasd_workspace *ws, const ahasd_profile
             goto out;
         t->has_edc = 1;
     }
+    /* the last-token detail when asked for and the state space allows it
+     * (else has_last stays 0 and the caller does without) */
+    if ((detail & DD_DETAIL_LAST) && last_group(&r) >= 1) {
+        if (en->cap_pkal < n_pkae) {
+            pk = realloc(t->pkal, n_pkae * sizeof pk[0]);
+            if (pk == NULL) {
+                ret = err_set(err, AHASD_ERR_NOMEM, "cannot allocate a last-token drafting "
+                              "table of %zu doubles", n_pkae);
+                goto out;
+            }
+            t->pkal = pk;
+            en->cap_pkal = n_pkae;
+        }
+        memset(t->pkal, 0, n_pkae * sizeof t->pkal[0]);
+        if ((ret = build_pkal(&r, prof, t->pkal, ws, err)))
+            goto out;
+        /* its (K, A) marginal is pka's */
+        for (s = 0; s < B; s++)
+            for (k = 1; k <= KM; k++)
+                for (j = 0; j <= k; j++) {
+                    const double *src = t->pkal + (((size_t)s * nK + k) * nK + j) * B;
+                    double ref = t->pka[((size_t)s * nK + k) * nK + j];
+                    sum = 0.0;
+                    for (e = 0; e < B; e++)
+                        sum += src[e];
+                    if (!(fabs(sum - ref) <= 1e-9)) {
+                        ret = err_set(err, AHASD_ERR_NUMERIC, "last-token recursion disagrees "
+                                      "with the exit recursion at s = %d, k = %d, j = %d: "
+                                      "%.15g against %.15g", s, k, j, sum, ref);
+                        goto out;
+                    }
+                }
+        t->has_last = 1;
+    }
 out:
     return ret;
 }
@@ -1253,11 +1395,11 @@ out:
 /* Cache policy: WS_DD_CACHE entries keyed by the values a table depends on
  * (profile over its first B buckets, the policy's kind, k_min, k_max and own
  * fields, the effective bandit cost ratio), compared field by field; an entry
- * with EDC detail serves requests without it, a request for EDC detail
- * upgrades a matching entry in place; a miss takes a free entry or the least
+ * with a detail (EDC, last token) serves requests without it, a request for a
+ * detail it lacks upgrades a matching entry in place (keeping the others); a miss takes a free entry or the least
  * recently used one, reusing its arrays. */
 int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_policy *pol,
-                 double cost_ratio, int with_edc, const dd_table **out, ahasd_error *err)
+                 double cost_ratio, int detail, const dd_table **out, ahasd_error *err)
 {
     int ret = AHASD_OK, i, hit = -1, slot = -1;
     double c = 0.0;
@@ -1282,7 +1424,7 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
         goto out;
     if (pol->kind == AHASD_POLICY_BANDITSPEC && (ret = bandit_cost(pol, cost_ratio, &c, err)))
         goto out;
-    with_edc = with_edc != 0;
+    detail &= DD_DETAIL_EDC | DD_DETAIL_LAST;
     for (i = 0; i < WS_DD_CACHE; i++) {
         en = &ws->dd[i];
         if (en->used && en->cost_ratio == c && profile_equal(&en->prof, prof) &&
@@ -1291,7 +1433,7 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
             break;
         }
     }
-    if (hit >= 0 && (ws->dd[hit].with_edc || !with_edc)) {
+    if (hit >= 0 && (ws->dd[hit].detail & detail) == detail) {
         en = &ws->dd[hit];
         en->stamp = ++ws->clock;
         *out = &en->table;
@@ -1313,12 +1455,14 @@ int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_pol
     }
     en = &ws->dd[slot];
     en->used = 0;
-    if ((ret = table_build(en, ws, prof, pol, c, with_edc, err)))
+    if (hit >= 0)
+        detail |= en->detail;   /* an upgrade keeps the detail it had */
+    if ((ret = table_build(en, ws, prof, pol, c, detail, err)))
         goto out;
     en->prof = *prof;
     en->pol = *pol;
     en->cost_ratio = c;
-    en->with_edc = with_edc;
+    en->detail = detail;
     en->used = 1;
     en->stamp = ++ws->clock;
     *out = &en->table;

@@ -114,15 +114,22 @@ double plat_kv_bytes(const plat_t *p, int which, double ctx);
  * the last token's when A = K).  When built with EDC detail,
  *   pkfeh[(((s*(KM+1) + k)*2 + f)*B + e)*AHASD_EDC_BUCKETS + h]
  * is P(K=k, full=f, E=e, H8=h | b_1 = s) with H8 the EDC bucket of the
- * batch's mean entropy (dd_edc_bucket).  start[] is the law of b_1 of the
+ * batch's mean entropy (dd_edc_bucket).  When built with the last-token detail,
+ *   pkal[((s*(KM+1) + k)*(KM+1) + j)*B + l] = P(K=k, A=j, L=l | b_1 = s)
+ * with L the bucket of the batch's last drafted token: the drafter does not
+ * see rejections, so after a rejected token the batch continues the bucket
+ * chain (and the next batch starts from row L of q); L = E when j = k.
+ * start[] is the law of b_1 of the
  * first batch of a generation; stat_start[] the long-run law of batch starts.
  * kmax is the largest K the policy can produce: k for fixed, the steady arm
  * for banditspec, k_max otherwise.  Entries with k < 1 or j > k are zero. */
 typedef struct {
     int B, kmax;
     int has_edc;
+    int has_last;                        /* pkal filled                        */
     double *pkae;
     double *pkfeh;
+    double *pkal;
     double *pka;                         /* sum over e of pkae:
                                             pka[(s*(KM+1) + k)*(KM+1) + j]; points
                                             into pkae's allocation (never freed
@@ -139,13 +146,18 @@ typedef struct {
  * banditspec the caller passes cost_ratio (draft / verify time) used when
  * pol->bandit_cost_ratio <= 0; the table is that of the steady arm. The
  * pointer stays valid until the next dd_table_get on ws or ws is freed.
+ * detail: DD_DETAIL_EDC for pkfeh (has_edc), DD_DETAIL_LAST for pkal
+ * (has_last; left 0 when its state space would not fit the work limit, and
+ * the caller does without).
  * Uses ws_scratch slots DD_SCRATCH_SLOT0 and DD_SCRATCH_SLOT1 (their contents
  * do not survive a call).  AHASD_ERR_UNSUPPORTED when SpecDec++'s exact state
  * space (specdecpp_grid too fine) would need more than 2^23 doubles of work. */
 #define DD_SCRATCH_SLOT0 6
 #define DD_SCRATCH_SLOT1 7
+#define DD_DETAIL_EDC 1
+#define DD_DETAIL_LAST 2
 int dd_table_get(ahasd_workspace *ws, const ahasd_profile *prof, const ahasd_policy *pol,
-                 double cost_ratio, int with_edc, const dd_table **out,
+                 double cost_ratio, int detail, const dd_table **out,
                  ahasd_error *err) AHASD_WARN_UNUSED;
 
 /* The EDC bucket of a batch of k tokens whose buckets sum to bucket_sum:
@@ -300,9 +312,9 @@ typedef struct {
     ahasd_profile prof;                 /* key: the values that define table  */
     ahasd_policy pol;
     double cost_ratio;
-    int with_edc;
+    int detail;                         /* DD_DETAIL_* the table was built with */
     dd_table table;                     /* arrays owned by the entry          */
-    size_t cap_pkae, cap_pkfeh;         /* allocated lengths (doubles)        */
+    size_t cap_pkae, cap_pkfeh, cap_pkal; /* allocated lengths (doubles)      */
 } ws_dd_entry;
 
 struct ahasd_workspace {

@@ -23,6 +23,7 @@ void ahasd_workspace_clear(ahasd_workspace *ws)
     for (i = 0; i < WS_DD_CACHE; i++) {
         free(ws->dd[i].table.pkae);
         free(ws->dd[i].table.pkfeh);
+        free(ws->dd[i].table.pkal);
         memset(&ws->dd[i], 0, sizeof ws->dd[i]);
     }
 }
