@@ -510,15 +510,18 @@ static double edc_counter_continue(double f, double lambda, double q)
 }
 
 /* G = sum_{n >= 0} M^n for a B x B substochastic M (row-major, stride
- * AHASD_MAX_BUCKETS), by doubling: G = (I + M)(I + M^2)(I + M^4)...  The
- * 2^CH_NEUMANN_DOUBLINGS terms leave a remainder of the order of
- * rho(M)^(2^CH_NEUMANN_DOUBLINGS), negligible unless a closed regime keeps
- * (almost) nothing; the caller renormalises the law it builds with G. */
+ * AHASD_MAX_BUCKETS), by doubling: G = (I + M)(I + M^2)(I + M^4)...  After
+ * n doublings G_n = sum_{m < 2^n} M^m and the rest is G_n P (I - P)^-1 with
+ * P = M^(2^n): the loop stops once P's entries are below 1e-18 (the rest
+ * is then below double precision), else after CH_NEUMANN_DOUBLINGS, where
+ * it is of the order of rho(M)^(2^CH_NEUMANN_DOUBLINGS), negligible unless
+ * a closed regime keeps (almost) nothing; the caller renormalises the law
+ * it builds with G. */
 #define CH_NEUMANN_DOUBLINGS 16
 static void neumann_sum(int B, const double *M, double *G)
 {
     enum { N = AHASD_MAX_BUCKETS };
-    double P[N * N], Q[N * N], X[N * N];
+    double P[N * N], Q[N * N], X[N * N], pmax;
     int i, j, l, n;
 
     memcpy(P, M, sizeof P);
@@ -537,11 +540,18 @@ static void neumann_sum(int B, const double *M, double *G)
                 X[i * N + j] = g;
                 Q[i * N + j] = p2;
             }
+        pmax = 0.0;
         for (i = 0; i < B; i++)
             for (j = 0; j < B; j++) {
                 G[i * N + j] = X[i * N + j];
                 P[i * N + j] = Q[i * N + j];
+                if (Q[i * N + j] > pmax)
+                    pmax = Q[i * N + j];
             }
+        /* the terms left are at most B pmax / (1 - ...) per entry: stop once
+         * they are below double precision of G (whose diagonal is >= 1) */
+        if (!(pmax > 1e-18))
+            break;
     }
 }
 
@@ -597,7 +607,7 @@ static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, con
     int B = tab->B, KM = tab->kmax, s, e, e2, k, f, h, i, t, n, o, r, d, dl, j;
     double T[AHASD_MAX_BUCKETS][H][AHASD_MAX_BUCKETS], hs[AHASD_MAX_BUCKETS][H][AHASD_MAX_BUCKETS][2];
     double w[AHASD_MAX_BUCKETS][S3], w2[AHASD_MAX_BUCKETS][S3], J[S3][H][2];
-    double Dr[NB * NB], G[NB * NB];
+    double Dr[NB * NB], G[NB * NB], hf[AHASD_MAX_BUCKETS][H][2];
     double ph[H], t4[S4], tmp[S4], po[H], pr[H], fr_num[H], fr_den[H], fr[H];
     double cont[H][H][CH_MAXD], tot, x;
 
@@ -671,21 +681,28 @@ static void edc_build(const dd_table *tab, const ahasd_profile *prof, int L, con
         tot += ph[h];
     for (h = 0; h < H; h++)
         ph[h] = tot > 0.0 ? ph[h] / tot : (h == 0);
-    /* the current batch */
+    /* the current batch: J[t][h][f] = sum_e w[e][t] hf[e][h][f] with
+     * hf[e][h][f] = sum_s q[e][s] sum_e2 hs[s][h][e2][f] (its exit summed
+     * out) */
+    memset(hf, 0, sizeof hf);
+    for (e = 0; e < B; e++)
+        for (s = 0; s < B; s++) {
+            double q = prof->q[e * AHASD_MAX_BUCKETS + s];
+            if (q <= 0.0)
+                continue;
+            for (h = 0; h < H; h++)
+                for (e2 = 0; e2 < B; e2++)
+                    for (f = 0; f < 2; f++)
+                        hf[e][h][f] += q * hs[s][h][e2][f];
+        }
     memset(J, 0, sizeof J);
     for (e = 0; e < B; e++)
         for (t = 0; t < S3; t++) {
             if (!(w[e][t] > 0.0))
                 continue;
-            for (s = 0; s < B; s++) {
-                double q = prof->q[e * AHASD_MAX_BUCKETS + s];
-                if (q <= 0.0)
-                    continue;
-                for (h = 0; h < H; h++)
-                    for (e2 = 0; e2 < B; e2++)
-                        for (f = 0; f < 2; f++)
-                            J[t][h][f] += w[e][t] * q * hs[s][h][e2][f];
-            }
+            for (h = 0; h < H; h++)
+                for (f = 0; f < 2; f++)
+                    J[t][h][f] += w[e][t] * hf[e][h][f];
         }
     tot = 0.0;
     for (t = 0; t < S3; t++)
